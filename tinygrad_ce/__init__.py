@@ -1,0 +1,65 @@
+"""tinygrad_ce: a small, readable autograd engine on numpy, built to show and check
+how backpropagation works, the backward of cross-entropy above all."""
+
+from __future__ import annotations
+
+from tinygrad_ce import autograd
+from tinygrad_ce.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from tinygrad_ce.creation import (
+    arange,
+    eye,
+    full,
+    full_like,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from tinygrad_ce.gradcheck import gradcheck, gradgradcheck
+from tinygrad_ce.tensor import (
+    Tensor,
+    bool_,
+    cat,
+    float16,
+    float32,
+    float64,
+    int32,
+    int64,
+    stack,
+    where,
+)
+
+__version__ = "0.1.0"
+
+
+def _function(name: str):  # type: ignore[no-untyped-def]
+    method = getattr(Tensor, name)
+
+    def fn(input, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return method(input if isinstance(input, Tensor) else Tensor(input), *args, **kwargs)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = method.__doc__
+    return fn
+
+
+# top-level functions with torch's names: tinygrad_ce.exp(x) == x.exp()
+for _name in (
+    "add sub mul div pow neg exp log sqrt abs tanh sigmoid relu maximum minimum clamp square "
+    "sum mean var std max min amax amin argmax argmin logsumexp matmul reshape flatten "
+    "transpose permute unsqueeze squeeze softmax log_softmax clone"
+).split():
+    globals()[_name] = _function(_name)
+del _name
+
+__all__ = [
+    "Tensor", "autograd", "tensor", "zeros", "ones", "full", "full_like", "arange", "eye",
+    "zeros_like", "ones_like", "randn", "rand", "randint", "manual_seed", "float16", "float32",
+    "float64", "int32", "int64", "bool_", "where", "cat", "stack", "no_grad", "enable_grad",
+    "set_grad_enabled", "is_grad_enabled", "gradcheck", "gradgradcheck",
+]

@@ -1,0 +1,120 @@
+"""Constructors with torch's names, and one global random Generator."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from tinygrad_ce.tensor import Tensor, TensorLike, _as_dtype, float32, int64
+
+_rng = np.random.default_rng()
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Seed the global generator that ``randn``, ``rand``, ``randint`` (and ``nn`` init) use."""
+    global _rng
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise TypeError(f"manual_seed(seed={seed!r}): expected an int")
+    _rng = np.random.default_rng(int(seed))
+    return _rng
+
+
+def generator() -> np.random.Generator:
+    """The global generator (re-created by ``manual_seed``)."""
+    return _rng
+
+
+def _size(size: Sequence[Any]) -> tuple[int, ...]:
+    if len(size) == 1 and not isinstance(size[0], (int, np.integer)):
+        size = tuple(size[0])
+    for s in size:
+        if not isinstance(s, (int, np.integer)) or isinstance(s, bool) or s < 0:
+            raise ValueError(f"size={tuple(size)}: expected non-negative ints")
+    return tuple(int(s) for s in size)
+
+
+def _float(dtype: Any) -> np.dtype:
+    return float32 if dtype is None else _as_dtype(dtype)
+
+
+def tensor(data: TensorLike, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A new leaf holding a copy of ``data``."""
+    return Tensor(np.array(data.data if isinstance(data, Tensor) else data, copy=True)
+                  if dtype is None and isinstance(data, (np.ndarray, Tensor)) else data,
+                  requires_grad=requires_grad, dtype=dtype)
+
+
+def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.zeros(_size(size), dtype=_float(dtype)), requires_grad=requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.ones(_size(size), dtype=_float(dtype)), requires_grad=requires_grad)
+
+
+def full(size: Sequence[int], fill_value: float, dtype: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    if dtype is None:
+        dtype = int64 if isinstance(fill_value, (int, np.integer)) else float32
+        dtype = np.bool_ if isinstance(fill_value, bool) else dtype
+    return Tensor(np.full(_size((size,)), fill_value, dtype=_as_dtype(dtype)),
+                  requires_grad=requires_grad)
+
+
+def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.zeros(t.shape, dtype=t.dtype if dtype is None else _as_dtype(dtype)),
+                  requires_grad=requires_grad)
+
+
+def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.ones(t.shape, dtype=t.dtype if dtype is None else _as_dtype(dtype)),
+                  requires_grad=requires_grad)
+
+
+def full_like(t: Tensor, fill_value: float, dtype: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    return Tensor(np.full(t.shape, fill_value, dtype=t.dtype if dtype is None else dtype),
+                  requires_grad=requires_grad)
+
+
+def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """Integers give int64, any float gives float32, as in torch."""
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
+    if dtype is None:
+        ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = int64 if ints else float32
+    return Tensor(np.arange(start, end, step).astype(_as_dtype(dtype)),
+                  requires_grad=requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.eye(n, m, dtype=_float(dtype)), requires_grad=requires_grad)
+
+
+def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples from the global generator."""
+    dt = _float(dtype)
+    return Tensor(_rng.standard_normal(_size(size)).astype(dt), requires_grad=requires_grad)
+
+
+def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1) from the global generator."""
+    dt = _float(dtype)
+    return Tensor(_rng.random(_size(size)).astype(dt), requires_grad=requires_grad)
+
+
+def randint(low: int, high: int | None = None, size: Sequence[int] = (),
+            dtype: Any = None) -> Tensor:
+    """Integers in [low, high) (``randint(high, size)`` too), int64 by default."""
+    if high is None:
+        low, high = 0, low
+    if high <= low:
+        raise ValueError(f"randint: expected low < high, got low={low}, high={high}")
+    dt = int64 if dtype is None else _as_dtype(dtype)
+    return Tensor(_rng.integers(low, high, size=_size((size,))).astype(dt))

@@ -1,0 +1,969 @@
+"""The Tensor and its differentiable ops.
+
+Each op is one method: compute the output with numpy, then hand the engine the
+backward closure right below it. A closure gets the upstream gradient ``g`` and the
+op's output ``out`` and returns one gradient per parent (or None). It is written with
+Tensor operations, so under ``create_graph=True`` the gradient is a graph too.
+Closures capture inputs and plain arrays, never their own output: no reference cycles.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections import namedtuple
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Union
+
+import numpy as np
+
+from tinygrad_ce import autograd
+from tinygrad_ce.autograd import state
+
+float16 = np.dtype(np.float16)
+float32 = np.dtype(np.float32)
+float64 = np.dtype(np.float64)
+int32 = np.dtype(np.int32)
+int64 = np.dtype(np.int64)
+bool_ = np.dtype(np.bool_)
+
+Scalar = Union[int, float, bool, np.number, np.bool_]
+TensorLike = Union["Tensor", Scalar, np.ndarray, Sequence[Any]]
+Backward = Callable[["Tensor", "Tensor"], tuple[Union["Tensor", None], ...]]
+
+MaxResult = namedtuple("MaxResult", ["values", "indices"])
+
+_KINDS = "fiub"  # float, signed and unsigned int, bool: what a Tensor may hold
+
+
+def _as_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name}={dtype!r} is not a dtype; expected e.g. tinygrad_ce.float32") from None
+    if dt.kind not in _KINDS:
+        raise TypeError(f"{name}={dtype!r} is not supported; expected a float, int or bool dtype")
+    return dt
+
+
+def _array(data: Any, dtype: Any = None) -> np.ndarray:
+    """numpy array for ``data``: Python floats become float32 (torch's default),
+    numpy arrays keep their dtype, ints stay ints."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        dt = _as_dtype(dtype)
+        try:
+            return np.asarray(data, dtype=dt)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"data={_short(data)} cannot be converted to {dt}: {e}") from None
+    try:
+        arr = np.asarray(data)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"data={_short(data)} is not numeric array data: {e}") from None
+    if arr.dtype.kind not in _KINDS:
+        raise TypeError(
+            f"data={_short(data)} has dtype {arr.dtype}; expected numbers (float, int or bool)"
+        )
+    if arr.dtype == np.float64 and not isinstance(data, (np.ndarray, np.floating)):
+        arr = arr.astype(np.float32)
+    return arr
+
+
+def _short(x: Any) -> str:
+    s = repr(x)
+    return s if len(s) < 60 else s[:57] + "..."
+
+
+def _dims(dim: Any, ndim: int, name: str = "dim") -> tuple[int, ...]:
+    """Normalise ``dim`` (None, int or sequence, negatives allowed) to sorted positive axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    out = []
+    n = max(ndim, 1)
+    for d in dims:
+        if not isinstance(d, (int, np.integer)) or isinstance(d, bool):
+            raise TypeError(f"{name}={dim!r}: expected an int or a tuple of ints")
+        if not -n <= d < n:
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})"
+            )
+        out.append(int(d) % n if ndim else 0)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{name}={dim!r} names a dimension twice")
+    return tuple(sorted(out)) if ndim else ()
+
+
+def _pick(dim: Any, axis: Any, keepdim: bool, keepdims: bool | None) -> tuple[Any, bool]:
+    """torch's ``dim``/``keepdim`` with numpy's ``axis``/``keepdims`` accepted too."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError("pass dim or axis, not both")
+        dim = axis
+    return dim, keepdim if keepdims is None else keepdims
+
+
+def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+class Tensor:
+    """A numpy array that records the ops applied to it, for reverse-mode autodiff.
+
+    ``data`` is the ndarray; ``grad`` the accumulated gradient (a Tensor or None);
+    ``op`` the name of the op that made it ('' for a leaf); ``parents`` its inputs.
+    """
+
+    __slots__ = ("data", "grad", "op", "name", "scope", "_requires_grad", "_parents",
+                 "_backward", "_retains_grad")
+    __array_priority__ = 1000  # numpy defers to our reflected operators
+
+    def __init__(self, data: TensorLike, requires_grad: bool = False, dtype: Any = None,
+                 name: str | None = None) -> None:
+        self.data = _array(data, dtype)
+        self.grad: Tensor | None = None
+        self.op = ""
+        self.name = name
+        self.scope: tuple[str, ...] = ()
+        self._requires_grad = False
+        self._parents: tuple[Tensor, ...] = ()
+        self._backward: Backward | None = None
+        self._retains_grad = False
+        if requires_grad:
+            self.requires_grad = True
+
+    # ----- attributes -----------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if value and self.data.dtype.kind != "f":
+            raise RuntimeError(
+                f"only Tensors of floating point dtype can require gradients; got dtype "
+                f"{self.data.dtype} (class targets stay integer: convert with .float() first)"
+            )
+        if not value and self._parents:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables; use .detach()"
+            )
+        self._requires_grad = bool(value)
+
+    @property
+    def parents(self) -> tuple[Tensor, ...]:
+        """The inputs of the op that made this tensor (empty for a leaf)."""
+        return self._parents
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self._parents
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def T(self) -> Tensor:
+        return self.permute(*reversed(range(self.ndim)))
+
+    @property
+    def mT(self) -> Tensor:
+        return self.transpose(-2, -1)
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def size(self, dim: int | None = None) -> Any:
+        if dim is None:
+            return self.data.shape
+        return self.data.shape[_dims(dim, self.ndim)[0]] if self.ndim else _dims(dim, 0)
+
+    def numpy(self) -> np.ndarray:
+        return self.data
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+
+    def item(self) -> Any:
+        if self.data.size != 1:
+            raise ValueError(
+                f"a Tensor with {self.data.size} elements cannot be converted to Scalar"
+            )
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with {self.data.size} values is ambiguous"
+            )
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype.kind not in "iub" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self.data)
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, precision=4, separator=", ", prefix="tensor(",
+                               threshold=100, edgeitems=3)
+        extra = ""
+        if self.dtype not in (float32, int64, bool_):
+            extra += f", dtype={self.dtype}"
+        if self.name:
+            extra += f", name={self.name!r}"
+        if self._parents and self._requires_grad:
+            extra += f", op={self.op!r}"
+        elif self._requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    # ----- graph bookkeeping ----------------------------------------------------------
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph."""
+        t = _new(Tensor)
+        _init(t, self.data)
+        return t
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        self.requires_grad = requires_grad
+        return self
+
+    def retain_grad(self) -> Tensor:
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._parents:
+            self._retains_grad = True
+        return self
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    def backward(self, gradient: TensorLike | None = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs: Sequence[Tensor] | None = None) -> None:
+        """Accumulate d(self)/d(leaf) into each leaf's ``.grad`` (torch's semantics)."""
+        autograd.backward(self, gradient, retain_graph, create_graph, inputs)  # type: ignore[arg-type]
+
+    def _check_inplace(self, what: str) -> None:
+        if self._requires_grad and state.enabled:
+            kind = "a leaf Tensor" if not self._parents else "a Tensor"
+            raise RuntimeError(
+                f"{what} on {kind} that requires grad would corrupt the graph; "
+                "do it under tinygrad_ce.no_grad() or on .detach()"
+            )
+
+    def zero_(self) -> Tensor:
+        self._check_inplace("zero_()")
+        self.data = np.zeros_like(self.data)
+        return self
+
+    def fill_(self, value: Scalar) -> Tensor:
+        self._check_inplace("fill_()")
+        self.data = np.full_like(self.data, value)
+        return self
+
+    def copy_(self, src: TensorLike) -> Tensor:
+        self._check_inplace("copy_()")
+        src_data = _array(src)
+        if np.broadcast_shapes(src_data.shape, self.shape) != self.shape:
+            raise RuntimeError(
+                f"copy_(): src of shape {src_data.shape} cannot be broadcast to {self.shape}"
+            )
+        self.data = np.array(np.broadcast_to(src_data, self.shape), dtype=self.dtype)
+        return self
+
+    def __setitem__(self, index: Any, value: TensorLike) -> None:
+        # copy-on-write: arrays a recorded closure captured are never changed under it
+        self._check_inplace("__setitem__ (in-place assignment)")
+        data = self.data.copy()
+        data[_index(index)] = value.data if isinstance(value, Tensor) else value
+        self.data = data
+
+    # ----- dtype ------------------------------------------------------------------------
+    def to(self, dtype: Any) -> Tensor:
+        """Cast; d/dx cast(x) = cast back."""
+        dt = _as_dtype(dtype)
+        if dt == self.dtype:
+            return self
+        src = self.dtype
+        return _make(self.data.astype(dt), (self,), "cast",
+                     lambda g, out: (g.to(src),)) if dt.kind == "f" else self.detach()._cast(dt)
+
+    def _cast(self, dt: np.dtype) -> Tensor:
+        self.data = self.data.astype(dt)
+        return self
+
+    def float(self) -> Tensor:
+        return self.to(float32)
+
+    def double(self) -> Tensor:
+        return self.to(float64)
+
+    def long(self) -> Tensor:
+        return self.to(int64)
+
+    def int(self) -> Tensor:
+        return self.to(int32)
+
+    def bool(self) -> Tensor:
+        return self.to(bool_)
+
+    def type(self, dtype: Any) -> Tensor:
+        return self.to(dtype)
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.kind == "f"
+
+    # ----- elementwise binary ops (numpy broadcasting; the engine unbroadcasts) --------
+    def _operand(self, other: TensorLike) -> Tensor:
+        if isinstance(other, Tensor):
+            return other
+        arr = _array(other)
+        # a Python or numpy scalar takes the tensor's float dtype, as in torch
+        if arr.ndim == 0 and self.data.dtype.kind == "f" and arr.dtype != self.data.dtype:
+            arr = arr.astype(self.data.dtype)
+        t = _new(Tensor)
+        _init(t, arr)
+        return t
+
+    def add(self, other: TensorLike) -> Tensor:
+        # d/da (a + b) = 1, d/db = 1
+        b = self._operand(other)
+        return _make(self.data + b.data, (self, b), "add", lambda g, out: (g, g))
+
+    def sub(self, other: TensorLike) -> Tensor:
+        # d/da (a - b) = 1, d/db = -1
+        b = self._operand(other)
+        return _make(self.data - b.data, (self, b), "sub",
+                     lambda g, out: (g, -g if b._requires_grad else None))
+
+    def mul(self, other: TensorLike) -> Tensor:
+        # d/da (a * b) = b, d/db = a
+        a, b = self, self._operand(other)
+        return _make(a.data * b.data, (a, b), "mul", lambda g, out: (
+            g * b if a._requires_grad else None, g * a if b._requires_grad else None))
+
+    def div(self, other: TensorLike) -> Tensor:
+        # d/da (a / b) = 1 / b, d/db = -a / b^2 = -out / b
+        a, b = self, self._operand(other)
+        return _make(a.data / b.data, (a, b), "div", lambda g, out: (
+            g / b if a._requires_grad else None, -g * out / b if b._requires_grad else None))
+
+    def pow(self, exponent: TensorLike) -> Tensor:
+        # d/da a^e = e a^(e-1) (0 where e == 0), d/de a^e = a^e log a (0 where a == 0, e >= 0)
+        a, e = self, self._operand(exponent)
+        zero_e = bool((e.data == 0).any())
+
+        def backward(g: Tensor, out: Tensor) -> tuple[Tensor | None, Tensor | None]:
+            ga = ge = None
+            if a._requires_grad:
+                ga = g * e * a ** (e - 1)
+                if zero_e:
+                    ga = where(e.data == 0, 0.0, ga)
+            if e._requires_grad:
+                ge = where((a.data == 0) & (e.data >= 0), 0.0, g * out * a.log())
+            return ga, ge
+
+        return _make(a.data ** e.data, (a, e), "pow", backward)
+
+    def maximum(self, other: TensorLike) -> Tensor:
+        # the larger input gets the gradient; ties split it in half (as torch does)
+        a, b = self, self._operand(other)
+        share = (a.data > b.data) + 0.5 * (a.data == b.data)
+        return _make(np.maximum(a.data, b.data), (a, b), "maximum",
+                     lambda g, out: (g * share.astype(g.dtype), g * (1 - share).astype(g.dtype)))
+
+    def minimum(self, other: TensorLike) -> Tensor:
+        # the smaller input gets the gradient; ties split it in half (as torch does)
+        a, b = self, self._operand(other)
+        share = (a.data < b.data) + 0.5 * (a.data == b.data)
+        return _make(np.minimum(a.data, b.data), (a, b), "minimum",
+                     lambda g, out: (g * share.astype(g.dtype), g * (1 - share).astype(g.dtype)))
+
+    __add__ = add
+    __sub__ = sub
+    __mul__ = mul
+    __truediv__ = div
+    __pow__ = pow
+
+    def __radd__(self, other: TensorLike) -> Tensor:
+        return self._operand(other).add(self)
+
+    def __rsub__(self, other: TensorLike) -> Tensor:
+        return self._operand(other).sub(self)
+
+    def __rmul__(self, other: TensorLike) -> Tensor:
+        return self._operand(other).mul(self)
+
+    def __rtruediv__(self, other: TensorLike) -> Tensor:
+        return self._operand(other).div(self)
+
+    def __rpow__(self, other: TensorLike) -> Tensor:
+        return self._operand(other).pow(self)
+
+    def __matmul__(self, other: TensorLike) -> Tensor:
+        return self.matmul(other)
+
+    def __rmatmul__(self, other: TensorLike) -> Tensor:
+        return self._operand(other).matmul(self)
+
+    # ----- comparisons: not differentiable, bool results ------------------------------
+    def _compare(self, other: TensorLike, fn: Callable[..., np.ndarray]) -> Tensor:
+        return Tensor(fn(self.data, self._operand(other).data))
+
+    def __lt__(self, other: TensorLike) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.less)
+
+    def __le__(self, other: TensorLike) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other: TensorLike) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other: TensorLike) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.greater_equal)
+
+    def __eq__(self, other: TensorLike) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other: TensorLike) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.not_equal)
+
+    lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
+
+    def __invert__(self) -> Tensor:
+        return Tensor(~self.data)
+
+    def __and__(self, other: TensorLike) -> Tensor:
+        return self._compare(other, np.bitwise_and)
+
+    def __or__(self, other: TensorLike) -> Tensor:
+        return self._compare(other, np.bitwise_or)
+
+    # ----- elementwise unary ops --------------------------------------------------------
+    def neg(self) -> Tensor:
+        # d/dx -x = -1
+        return _make(-self.data, (self,), "neg", lambda g, out: (-g,))
+
+    __neg__ = neg
+
+    def exp(self) -> Tensor:
+        # d/dx e^x = e^x
+        return _make(np.exp(self.data), (self,), "exp", lambda g, out: (g * out,))
+
+    def log(self) -> Tensor:
+        # d/dx log x = 1 / x
+        with np.errstate(divide="ignore", invalid="ignore"):
+            data = np.log(self.data)
+        return _make(data, (self,), "log", lambda g, out: (g / self,))
+
+    def sqrt(self) -> Tensor:
+        # d/dx sqrt x = 1 / (2 sqrt x)
+        with np.errstate(invalid="ignore"):
+            data = np.sqrt(self.data)
+        return _make(data, (self,), "sqrt", lambda g, out: (g / (out * 2),))
+
+    def square(self) -> Tensor:
+        return self * self
+
+    def abs(self) -> Tensor:
+        # d/dx |x| = sign(x) (0 at 0, as torch)
+        sign = np.sign(self.data)
+        return _make(np.abs(self.data), (self,), "abs", lambda g, out: (g * sign,))
+
+    __abs__ = abs
+
+    def tanh(self) -> Tensor:
+        # d/dx tanh x = 1 - tanh^2 x
+        return _make(np.tanh(self.data), (self,), "tanh", lambda g, out: (g * (1 - out * out),))
+
+    def sigmoid(self) -> Tensor:
+        # d/dx s(x) = s(x) (1 - s(x)); split by sign so exp never overflows
+        x = self.data
+        with np.errstate(over="ignore"):
+            z = np.exp(-np.abs(x))
+        data = np.where(x >= 0, 1 / (1 + z), z / (1 + z)).astype(x.dtype, copy=False)
+        return _make(data, (self,), "sigmoid", lambda g, out: (g * out * (1 - out),))
+
+    def relu(self) -> Tensor:
+        # d/dx relu x = 1 where x > 0, else 0
+        mask = self.data > 0
+        return _make(self.data * mask, (self,), "relu", lambda g, out: (g * mask,))
+
+    def clamp(self, min: Scalar | None = None, max: Scalar | None = None) -> Tensor:
+        # gradient passes where min <= x <= max (bounds included, as torch)
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of min and max must not be None")
+        x = self.data
+        data = np.clip(x, min, max).astype(x.dtype, copy=False)
+        mask = np.ones(x.shape, dtype=bool)
+        if min is not None:
+            mask &= x >= min
+        if max is not None:
+            mask &= x <= max
+        return _make(data, (self,), "clamp", lambda g, out: (g * mask,))
+
+    clip = clamp
+
+    def where(self, condition: TensorLike, other: TensorLike) -> Tensor:
+        return where(condition, self, other)
+
+    # ----- reductions -------------------------------------------------------------------
+    def sum(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+            keepdims: bool | None = None) -> Tensor:
+        # d/dx_i sum(x) = 1: the gradient is broadcast back over the summed axes
+        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        axes = _dims(dim, self.ndim)
+        shape, kshape = self.shape, _kept_shape(self.shape, axes)
+        data = self.data.sum(axis=axes, keepdims=keepdim)
+        return _make(np.asarray(data), (self,), "sum",
+                     lambda g, out: (g.reshape(kshape).expand(shape),))
+
+    def mean(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+             keepdims: bool | None = None) -> Tensor:
+        # d/dx_i mean(x) = 1 / n
+        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        axes = _dims(dim, self.ndim)
+        shape, kshape = self.shape, _kept_shape(self.shape, axes)
+        n = int(np.prod([shape[i] for i in axes]))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            data = np.asarray(self.data.mean(axis=axes, keepdims=keepdim))
+        return _make(data, (self,), "mean",
+                     lambda g, out: (g.reshape(kshape).expand(shape) / n,))
+
+    def var(self, dim: Any = None, keepdim: bool = False, *, correction: int = 1,
+            unbiased: bool | None = None, axis: Any = None,
+            keepdims: bool | None = None) -> Tensor:
+        """sum((x - mean)^2) / (n - correction), composed from primitives."""
+        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        if unbiased is not None:
+            correction = 1 if unbiased else 0
+        axes = _dims(dim, self.ndim)
+        n = int(np.prod([self.shape[i] for i in axes]))
+        centred = self - self.mean(axes, keepdim=True)
+        return (centred * centred).sum(axes, keepdim=keepdim) / builtins.max(n - correction, 0)
+
+    def std(self, dim: Any = None, keepdim: bool = False, *, correction: int = 1,
+            unbiased: bool | None = None, axis: Any = None,
+            keepdims: bool | None = None) -> Tensor:
+        return self.var(dim, keepdim, correction=correction, unbiased=unbiased, axis=axis,
+                        keepdims=keepdims).sqrt()
+
+    def _extreme(self, dim: Any, keepdim: bool, largest: bool, op: str) -> Tensor:
+        # the gradient is shared evenly between tied extremes, as torch's amax/amin do
+        axes = _dims(dim, self.ndim)
+        if self.data.size == 0:
+            raise RuntimeError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0")
+        shape, kshape = self.shape, _kept_shape(self.shape, axes)
+        reduce = np.max if largest else np.min
+        kept = reduce(self.data, axis=axes, keepdims=True)
+        hit = self.data == kept
+        share = hit / hit.sum(axis=axes, keepdims=True)
+        data = kept if keepdim else kept.reshape([n for i, n in enumerate(shape) if i not in axes])
+        return _make(np.asarray(data), (self,), op,
+                     lambda g, out: (g.reshape(kshape).expand(shape) * share.astype(g.dtype),))
+
+    def amax(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+             keepdims: bool | None = None) -> Tensor:
+        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        return self._extreme(dim, keepdim, True, "amax")
+
+    def amin(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+             keepdims: bool | None = None) -> Tensor:
+        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        return self._extreme(dim, keepdim, False, "amin")
+
+    def _select_extreme(self, dim: Any, keepdim: bool, largest: bool, op: str) -> MaxResult:
+        # (values, indices) along one dim: the gradient goes to the selected index only
+        if not isinstance(dim, (int, np.integer)):
+            return self._extreme(dim, keepdim, largest, op) if dim is None else \
+                self.maximum(dim) if largest else self.minimum(dim)  # type: ignore[return-value]
+        (axis,) = _dims(dim, self.ndim) or (0,)
+        if self.ndim == 0:
+            return MaxResult(self.clone(), Tensor(np.array(0)))
+        idx = (np.argmax if largest else np.argmin)(self.data, axis=axis, keepdims=True)
+        shape = self.shape
+        kshape = _kept_shape(shape, (axis,))
+        mask = np.zeros(shape, dtype=bool)
+        np.put_along_axis(mask, idx, True, axis=axis)
+        values = np.take_along_axis(self.data, idx, axis=axis)
+        if not keepdim:
+            values, idx = values.squeeze(axis), idx.squeeze(axis)
+        out = _make(values, (self,), op, lambda g, out: (g.reshape(kshape).expand(shape) * mask,))
+        return MaxResult(out, Tensor(idx.astype(np.int64)))
+
+    def max(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+            keepdims: bool | None = None) -> Any:
+        """``max()``: the largest value; ``max(dim)``: ``(values, indices)``; ``max(t)``: maximum."""
+        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        if isinstance(dim, Tensor):
+            return self.maximum(dim)
+        return self._select_extreme(dim, keepdim, True, "max")
+
+    def min(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+            keepdims: bool | None = None) -> Any:
+        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        if isinstance(dim, Tensor):
+            return self.minimum(dim)
+        return self._select_extreme(dim, keepdim, False, "min")
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        if dim is None:
+            return Tensor(np.array(np.argmax(self.data), dtype=np.int64))
+        (axis,) = _dims(dim, self.ndim)
+        return Tensor(np.argmax(self.data, axis=axis, keepdims=keepdim).astype(np.int64))
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        if dim is None:
+            return Tensor(np.array(np.argmin(self.data), dtype=np.int64))
+        (axis,) = _dims(dim, self.ndim)
+        return Tensor(np.argmin(self.data, axis=axis, keepdims=keepdim).astype(np.int64))
+
+    def logsumexp(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+                  keepdims: bool | None = None) -> Tensor:
+        # log sum_i e^(x_i), shifted by the max; d/dx_i = e^(x_i - out) = softmax(x)_i
+        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        axes = _dims(dim, self.ndim)
+        shape, kshape = self.shape, _kept_shape(self.shape, axes)
+        x = self.data
+        m = np.max(x, axis=axes, keepdims=True) if x.size else np.zeros(kshape, x.dtype)
+        m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
+        with np.errstate(divide="ignore"):
+            kept = np.log(np.exp(x - m).sum(axis=axes, keepdims=True)) + m
+        data = kept if keepdim else kept.reshape([n for i, n in enumerate(shape) if i not in axes])
+        return _make(np.asarray(data), (self,), "logsumexp", lambda g, out: (
+            g.reshape(kshape).expand(shape) * (self - out.reshape(kshape)).exp(),))
+
+    # ----- linear algebra ---------------------------------------------------------------
+    def matmul(self, other: TensorLike) -> Tensor:
+        # d/dA (A @ B) = G @ B^T, d/dB = A^T @ G (1-D operands as a row / a column)
+        a, b = self, self._operand(other)
+        if a.ndim == 0 or b.ndim == 0:
+            raise RuntimeError(
+                f"both arguments to matmul need to be at least 1D, but they are "
+                f"{a.ndim}D and {b.ndim}D"
+            )
+        if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+            raise RuntimeError(
+                f"mat1 and mat2 shapes cannot be multiplied ({a.shape} @ {b.shape}): "
+                f"the last dim of the first must equal the "
+                f"{'second-to-last' if b.ndim > 1 else 'only'} dim of the second"
+            )
+
+        def backward(g: Tensor, out: Tensor) -> tuple[Tensor | None, Tensor | None]:
+            if a.ndim == 1 and b.ndim == 1:
+                return (g * b if a._requires_grad else None, g * a if b._requires_grad else None)
+            g2 = g.unsqueeze(-2) if a.ndim == 1 else g
+            g2 = g2.unsqueeze(-1) if b.ndim == 1 else g2
+            a2 = a.unsqueeze(0) if a.ndim == 1 else a
+            b2 = b.unsqueeze(-1) if b.ndim == 1 else b
+            ga = gb = None
+            if a._requires_grad:
+                ga = g2 @ b2.mT
+                ga = ga.squeeze(-2) if a.ndim == 1 else ga
+            if b._requires_grad:
+                gb = a2.mT @ g2
+                gb = gb.squeeze(-1) if b.ndim == 1 else gb
+            return ga, gb
+
+        return _make(np.matmul(a.data, b.data), (a, b), "matmul", backward)
+
+    # ----- movement -----------------------------------------------------------------------
+    def _reshaped(self, shape: tuple[int, ...], op: str) -> Tensor:
+        src = self.shape
+        return _make(self.data.reshape(shape), (self,), op, lambda g, out: (g.reshape(src),))
+
+    def reshape(self, *shape: Any) -> Tensor:
+        # a view: the gradient takes the input's shape back
+        if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+            shape = tuple(shape[0])
+        try:
+            data = self.data.reshape(shape)
+        except (ValueError, TypeError):
+            raise RuntimeError(
+                f"shape '{list(shape)}' is invalid for input of size {self.data.size} "
+                f"(shape {self.shape})"
+            ) from None
+        src = self.shape
+        return _make(data, (self,), "reshape", lambda g, out: (g.reshape(src),))
+
+    view = reshape
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        if self.ndim == 0:
+            return self._reshaped((1,), "flatten")
+        s, e = _dims(start_dim, self.ndim)[0], _dims(end_dim, self.ndim)[0]
+        shape = self.shape[:s] + (int(np.prod(self.shape[s:e + 1])),) + self.shape[e + 1:]
+        return self._reshaped(shape, "flatten")
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        n = self.ndim + 1
+        if not -n <= dim < n:
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
+            )
+        d = dim % n
+        return self._reshaped(self.shape[:d] + (1,) + self.shape[d:], "unsqueeze")
+
+    def squeeze(self, dim: Any = None) -> Tensor:
+        axes = _dims(dim, self.ndim)
+        shape = tuple(n for i, n in enumerate(self.shape) if not (i in axes and n == 1))
+        return self._reshaped(shape, "squeeze")
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        # its own inverse
+        if self.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
+            return self._reshaped(self.shape, "transpose")
+        d0, d1 = _dims(dim0, self.ndim)[0], _dims(dim1, self.ndim)[0]
+        return _make(np.swapaxes(self.data, d0, d1), (self,), "transpose",
+                     lambda g, out: (g.transpose(d0, d1),))
+
+    swapaxes = transpose
+
+    def t(self) -> Tensor:
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return self.transpose(0, 1) if self.ndim == 2 else self
+
+    def permute(self, *dims: Any) -> Tensor:
+        # the gradient is permuted back by the inverse permutation
+        if len(dims) == 1 and not isinstance(dims[0], (int, np.integer)):
+            dims = tuple(dims[0])
+        if len(dims) != self.ndim:
+            raise RuntimeError(
+                f"permute(dims={list(dims)}): number of dims ({len(dims)}) does not match "
+                f"the tensor's {self.ndim}"
+            )
+        perm = tuple(d % builtins.max(self.ndim, 1) for d in dims)
+        if sorted(perm) != list(range(self.ndim)):
+            raise RuntimeError(f"permute(dims={list(dims)}): repeated or out-of-range dim")
+        inverse = tuple(np.argsort(perm))
+        return _make(np.transpose(self.data, perm), (self,), "permute",
+                     lambda g, out: (g.permute(inverse),))
+
+    def expand(self, *sizes: Any) -> Tensor:
+        # a broadcast view: the engine sums the gradient back to the input's shape
+        if len(sizes) == 1 and not isinstance(sizes[0], (int, np.integer)):
+            sizes = tuple(sizes[0])
+        extra = len(sizes) - self.ndim
+        if extra < 0:
+            raise RuntimeError(
+                f"expand: the number of sizes provided ({len(sizes)}) must be greater or "
+                f"equal to the number of dimensions in the tensor ({self.ndim})"
+            )
+        shape = tuple(self.shape[i - extra] if s == -1 else s for i, s in enumerate(sizes))
+        try:
+            data = np.broadcast_to(self.data, shape)
+        except ValueError:
+            raise RuntimeError(
+                f"expand: the tensor of shape {self.shape} cannot be expanded to {shape}"
+            ) from None
+        return _make(data, (self,), "expand", lambda g, out: (g,))
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return self.expand(other.shape)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        # the gradient is scattered back, summed where an index repeats
+        idx = _index(index)
+        try:
+            data = self.data[idx]
+        except IndexError as e:
+            raise IndexError(f"index {_short(index)} is out of range for shape {self.shape}: {e}") \
+                from None
+        shape = self.shape
+        return _make(np.asarray(data), (self,), "getitem",
+                     lambda g, out: (_scatter(g, idx, shape),))
+
+    def clone(self) -> Tensor:
+        # d/dx copy(x) = 1
+        return _make(self.data.copy(), (self,), "clone", lambda g, out: (g,))
+
+    # ----- conveniences ---------------------------------------------------------------
+    def softmax(self, dim: int = -1) -> Tensor:
+        e = (self - self.detach().amax(dim, keepdim=True)).exp()
+        return e / e.sum(dim, keepdim=True)
+
+    def log_softmax(self, dim: int = -1) -> Tensor:
+        return self - self.logsumexp(dim, keepdim=True)
+
+
+# ----- construction helpers (fast paths used by every op) --------------------------------
+_new = object.__new__
+
+
+def _init(t: Tensor, data: np.ndarray) -> None:
+    t.data = data
+    t.grad = None
+    t.op = ""
+    t.name = None
+    t.scope = ()
+    t._requires_grad = False
+    t._parents = ()
+    t._backward = None
+    t._retains_grad = False
+
+
+def _make(data: np.ndarray, parents: tuple[Tensor, ...], op: str, backward: Backward) -> Tensor:
+    """The output of an op; it joins the graph if grad mode is on and a parent requires grad."""
+    out = _new(Tensor)
+    out.data = data
+    out.grad = None
+    out.name = None
+    out._retains_grad = False
+    if state.enabled:
+        for p in parents:
+            if p._requires_grad:
+                out.op = op
+                out.scope = state.scope
+                out._requires_grad = True
+                out._parents = parents
+                out._backward = backward
+                return out
+    out.op = ""
+    out.scope = ()
+    out._requires_grad = False
+    out._parents = ()
+    out._backward = None
+    return out
+
+
+def _index(index: Any) -> Any:
+    """Tensors and lists inside an index become numpy arrays."""
+    if isinstance(index, tuple):
+        return tuple(_index_part(i) for i in index)
+    return _index_part(index)
+
+
+def _index_part(i: Any) -> Any:
+    if isinstance(i, Tensor):
+        return i.data
+    if isinstance(i, (list, range)):
+        arr = np.asarray(i)
+        if arr.dtype.kind not in "iub":
+            raise IndexError(f"index {_short(i)}: tensors used as indices must be long or bool")
+        return arr
+    if isinstance(i, float):
+        raise IndexError(f"index {i!r}: only integers, slices, None, ..., and integer or "
+                         "boolean arrays are valid indices")
+    return i
+
+
+def _is_basic(idx: Any) -> bool:
+    parts = idx if isinstance(idx, tuple) else (idx,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice))
+               for p in parts)
+
+
+def _scatter(g: Tensor, idx: Any, shape: tuple[int, ...]) -> Tensor:
+    """Zeros of ``shape`` with ``g`` added at ``idx``: the adjoint of ``x[idx]``."""
+    data = np.zeros(shape, dtype=g.dtype)
+    if _is_basic(idx):
+        data[idx] = g.data
+    else:
+        np.add.at(data, idx, g.data)
+    return _make(data, (g,), "scatter", lambda g2, out: (g2[idx],))
+
+
+# ----- functions over several tensors ---------------------------------------------------
+def _as_tensor(x: TensorLike, like: Tensor | None = None) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    return like._operand(x) if like is not None else Tensor(x)
+
+
+def where(condition: TensorLike, input: TensorLike, other: TensorLike) -> Tensor:
+    """``input`` where ``condition`` holds, else ``other``; each gets the gradient where it was picked."""
+    cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition)
+    if cond.dtype != np.bool_:
+        raise TypeError(f"where expected condition to be a boolean tensor, but got {cond.dtype}")
+    a = input if isinstance(input, Tensor) else None
+    b = other if isinstance(other, Tensor) else None
+    if a is None and b is None:
+        a = Tensor(input)
+    a = a if a is not None else b._operand(input)  # type: ignore[union-attr]
+    b = b if b is not None else a._operand(other)
+    return _make(np.where(cond, a.data, b.data), (a, b), "where", lambda g, out: (
+        where(cond, g, 0.0) if a._requires_grad else None,
+        where(cond, 0.0, g) if b._requires_grad else None))
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join along ``dim``; each input gets back its slice of the gradient."""
+    ts = tuple(_as_tensor(t) for t in tensors)
+    if not ts:
+        raise ValueError("cat expects a non-empty sequence of tensors")
+    (axis,) = _dims(dim, ts[0].ndim)
+    for i, t in enumerate(ts):
+        if t.ndim != ts[0].ndim or t.shape[:axis] + t.shape[axis + 1:] != \
+                ts[0].shape[:axis] + ts[0].shape[axis + 1:]:
+            raise RuntimeError(
+                f"cat: tensors[{i}] has shape {t.shape} but tensors[0] has {ts[0].shape}: "
+                f"sizes must match except in dimension {dim}"
+            )
+    bounds = np.cumsum([0] + [t.shape[axis] for t in ts])
+    lead = (slice(None),) * axis
+
+    def backward(g: Tensor, out: Tensor) -> tuple[Tensor | None, ...]:
+        return tuple(g[lead + (slice(int(lo), int(hi)),)] if t._requires_grad else None
+                     for t, lo, hi in zip(ts, bounds[:-1], bounds[1:]))
+
+    return _make(np.concatenate([t.data for t in ts], axis=axis), ts, "cat", backward)
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Stack along a new ``dim``; each input gets back its slice of the gradient."""
+    ts = tuple(_as_tensor(t) for t in tensors)
+    if not ts:
+        raise ValueError("stack expects a non-empty sequence of tensors")
+    for i, t in enumerate(ts):
+        if t.shape != ts[0].shape:
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {ts[0].shape} at entry 0 "
+                f"and {t.shape} at entry {i}"
+            )
+    n = ts[0].ndim + 1
+    if not -n <= dim < n:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
+        )
+    axis = dim % n
+    lead = (slice(None),) * axis
+
+    def backward(g: Tensor, out: Tensor) -> tuple[Tensor | None, ...]:
+        return tuple(g[lead + (i,)] if t._requires_grad else None for i, t in enumerate(ts))
+
+    return _make(np.stack([t.data for t in ts], axis=axis), ts, "stack", backward)
