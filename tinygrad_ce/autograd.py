@@ -25,7 +25,7 @@ class _State(threading.local):
     """Per-thread recording state: grad mode and the stack of module scopes."""
 
     enabled = True
-    scope: tuple[str, ...] = ()
+    scope: tuple[Any, ...] = ()
 
 
 state = _State()
@@ -81,11 +81,12 @@ class enable_grad(set_grad_enabled):
 
 
 @contextmanager
-def scope(name: str) -> Iterator[None]:
-    """Tag every node recorded inside with ``name`` (``nn.Module`` calls use it;
-    the renderer draws each scope as a cluster)."""
+def scope(owner: Any) -> Iterator[None]:
+    """Tag every node recorded inside with ``owner`` (an ``nn.Module`` call passes itself;
+    the renderer draws each scope as a labelled cluster). Scopes nest: ``Tensor.scope``
+    is the tuple of owners, outermost first."""
     prev = state.scope
-    state.scope = prev + (name,)
+    state.scope = prev + (owner,)
     try:
         yield
     finally:

@@ -124,7 +124,7 @@ class Tensor:
         self.grad: Tensor | None = None
         self.op = ""
         self.name = name
-        self.scope: tuple[str, ...] = ()
+        self.scope: tuple[Any, ...] = ()
         self._requires_grad = False
         self._parents: tuple[Tensor, ...] = ()
         self._backward: Backward | None = None

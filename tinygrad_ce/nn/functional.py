@@ -1,0 +1,1 @@
+"""Functional ops: softmax, log_softmax and the losses (fused and unfused)."""
