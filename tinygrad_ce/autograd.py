@@ -31,6 +31,16 @@ class _State(threading.local):
 state = _State()
 
 
+class _Clock:
+    """Counts in-place changes (``t[i] = v``, ``zero_()``, ...), across threads. A tensor
+    keeps the time of its last change; a recorded op the time it was recorded."""
+
+    now = 0
+
+
+clock = _Clock()
+
+
 def is_grad_enabled() -> bool:
     return state.enabled
 
@@ -156,6 +166,7 @@ def backprop(
     result: dict[int, tuple[Tensor, Tensor]] = {}
     retained: list[tuple[Tensor, Tensor]] = []
     ran: list[Tensor] = []
+    check_versions = clock.now > 0
     with set_grad_enabled(create_graph):
         for node in reversed(order):
             g = grads.pop(id(node), None)
@@ -171,6 +182,14 @@ def backprop(
                 result[id(node)] = (node, g)
             if not node._parents:
                 continue
+            if check_versions:
+                for p in node._parents:
+                    if p._version > node._clock:
+                        raise RuntimeError(
+                            f"one of the variables needed for gradient computation has been "
+                            f"modified by an inplace operation: a tensor of shape {p.shape} "
+                            f"was changed after op '{node.op}' used it"
+                        )
             parent_grads = node._backward(g, node)
             ran.append(node)
             for p, pg in zip(node._parents, parent_grads):
@@ -204,7 +223,7 @@ def accumulate(leaf: Tensor, g: Tensor, create_graph: bool) -> None:
     elif create_graph:
         leaf.grad = leaf.grad + g
     else:
-        leaf.grad = type(leaf)(leaf.grad.data + g.data)
+        leaf.grad = type(g)(leaf.grad.data + g.data)  # g: a plain Tensor, even for a Parameter
 
 
 def backward(
@@ -289,6 +308,7 @@ def _root_grad(root: Tensor, gradient: Any, name: str) -> Tensor:
     g = gradient if isinstance(gradient, Tensor) else Tensor(np.asarray(gradient, dtype=root.dtype))
     if g.shape != root.shape:
         raise RuntimeError(
-            f"Mismatch in shape: {name} has a shape of {g.shape} and output has a shape of {root.shape}"
+            f"Mismatch in shape: {name} has a shape of {g.shape} and output has a shape "
+            f"of {root.shape}"
         )
     return g

@@ -17,7 +17,7 @@ from typing import Any, Union
 import numpy as np
 
 from tinygrad_ce import autograd
-from tinygrad_ce.autograd import state
+from tinygrad_ce.autograd import clock, state
 
 float16 = np.dtype(np.float16)
 float32 = np.dtype(np.float32)
@@ -26,8 +26,8 @@ int32 = np.dtype(np.int32)
 int64 = np.dtype(np.int64)
 bool_ = np.dtype(np.bool_)
 
-Scalar = Union[int, float, bool, np.number, np.bool_]
-TensorLike = Union["Tensor", Scalar, np.ndarray, Sequence[Any]]
+Scalar = Union[int, float, bool, np.number, np.bool_]  # noqa: UP007
+TensorLike = Union["Tensor", Scalar, np.ndarray, Sequence[Any]]  # noqa: UP007
 Backward = Callable[["Tensor", "Tensor"], tuple[Union["Tensor", None], ...]]
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
@@ -39,7 +39,9 @@ def _as_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
     try:
         dt = np.dtype(dtype)
     except TypeError:
-        raise TypeError(f"{name}={dtype!r} is not a dtype; expected e.g. tinygrad_ce.float32") from None
+        raise TypeError(
+            f"{name}={dtype!r} is not a dtype; expected e.g. tinygrad_ce.float32"
+        ) from None
     if dt.kind not in _KINDS:
         raise TypeError(f"{name}={dtype!r} is not supported; expected a float, int or bool dtype")
     return dt
@@ -115,7 +117,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "op", "name", "scope", "_requires_grad", "_parents",
-                 "_backward", "_retains_grad")
+                 "_backward", "_retains_grad", "_version", "_clock")
     __array_priority__ = 1000  # numpy defers to our reflected operators
 
     def __init__(self, data: TensorLike, requires_grad: bool = False, dtype: Any = None,
@@ -129,6 +131,7 @@ class Tensor:
         self._parents: tuple[Tensor, ...] = ()
         self._backward: Backward | None = None
         self._retains_grad = False
+        self._version = 0
         if requires_grad:
             self.requires_grad = True
 
@@ -285,14 +288,21 @@ class Tensor:
                 "do it under tinygrad_ce.no_grad() or on .detach()"
             )
 
+    def _modified(self) -> None:
+        # in-place changes are dated, so a backward that needs the old values can refuse
+        clock.now += 1
+        self._version = clock.now
+
     def zero_(self) -> Tensor:
         self._check_inplace("zero_()")
         self.data = np.zeros_like(self.data)
+        self._modified()
         return self
 
     def fill_(self, value: Scalar) -> Tensor:
         self._check_inplace("fill_()")
         self.data = np.full_like(self.data, value)
+        self._modified()
         return self
 
     def copy_(self, src: TensorLike) -> Tensor:
@@ -303,14 +313,17 @@ class Tensor:
                 f"copy_(): src of shape {src_data.shape} cannot be broadcast to {self.shape}"
             )
         self.data = np.array(np.broadcast_to(src_data, self.shape), dtype=self.dtype)
+        self._modified()
         return self
 
     def __setitem__(self, index: Any, value: TensorLike) -> None:
-        # copy-on-write: arrays a recorded closure captured are never changed under it
+        # copy-on-write: views taken earlier keep their values; a recorded op that saved
+        # this tensor sees the change dated and refuses to backward through it
         self._check_inplace("__setitem__ (in-place assignment)")
         data = self.data.copy()
         data[_index(index)] = value.data if isinstance(value, Tensor) else value
         self.data = data
+        self._modified()
 
     # ----- dtype ------------------------------------------------------------------------
     def to(self, dtype: Any) -> Tensor:
@@ -351,10 +364,14 @@ class Tensor:
     def _operand(self, other: TensorLike) -> Tensor:
         if isinstance(other, Tensor):
             return other
-        arr = _array(other)
-        # a Python or numpy scalar takes the tensor's float dtype, as in torch
-        if arr.ndim == 0 and self.data.dtype.kind == "f" and arr.dtype != self.data.dtype:
-            arr = arr.astype(self.data.dtype)
+        dtype = self.data.dtype
+        if dtype.kind == "f" and isinstance(other, (float, int, np.number)):
+            # a Python or numpy scalar takes the tensor's float dtype, as in torch
+            arr = np.asarray(other, dtype=dtype)
+        else:
+            arr = _array(other)
+            if arr.ndim == 0 and dtype.kind == "f" and arr.dtype != dtype:
+                arr = arr.astype(dtype)
         t = _new(Tensor)
         _init(t, arr)
         return t
@@ -586,7 +603,9 @@ class Tensor:
         # the gradient is shared evenly between tied extremes, as torch's amax/amin do
         axes = _dims(dim, self.ndim)
         if self.data.size == 0:
-            raise RuntimeError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0")
+            raise RuntimeError(
+                f"{op}(): Expected reduction dim to be specified for input.numel() == 0"
+            )
         shape, kshape = self.shape, _kept_shape(self.shape, axes)
         reduce = np.max if largest else np.min
         kept = reduce(self.data, axis=axes, keepdims=True)
@@ -627,7 +646,8 @@ class Tensor:
 
     def max(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
             keepdims: bool | None = None) -> Any:
-        """``max()``: the largest value; ``max(dim)``: ``(values, indices)``; ``max(t)``: maximum."""
+        """``max()``: the largest value; ``max(dim)``: ``(values, indices)``;
+        ``max(t)``: ``maximum``."""
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
         if isinstance(dim, Tensor):
             return self.maximum(dim)
@@ -733,7 +753,8 @@ class Tensor:
         n = self.ndim + 1
         if not -n <= dim < n:
             raise IndexError(
-                f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
+                f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+                f"but got {dim})"
             )
         d = dim % n
         return self._reshaped(self.shape[:d] + (1,) + self.shape[d:], "unsqueeze")
@@ -755,7 +776,9 @@ class Tensor:
 
     def t(self) -> Tensor:
         if self.ndim > 2:
-            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+            raise RuntimeError(
+                f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D"
+            )
         return self.transpose(0, 1) if self.ndim == 2 else self
 
     def permute(self, *dims: Any) -> Tensor:
@@ -835,6 +858,7 @@ def _init(t: Tensor, data: np.ndarray) -> None:
     t._parents = ()
     t._backward = None
     t._retains_grad = False
+    t._version = 0
 
 
 def _make(data: np.ndarray, parents: tuple[Tensor, ...], op: str, backward: Backward) -> Tensor:
@@ -844,9 +868,11 @@ def _make(data: np.ndarray, parents: tuple[Tensor, ...], op: str, backward: Back
     out.grad = None
     out.name = None
     out._retains_grad = False
+    out._version = 0
     if state.enabled:
         for p in parents:
             if p._requires_grad:
+                out._clock = clock.now
                 out.op = op
                 out.scope = state.scope
                 out._requires_grad = True
@@ -906,7 +932,8 @@ def _as_tensor(x: TensorLike, like: Tensor | None = None) -> Tensor:
 
 
 def where(condition: TensorLike, input: TensorLike, other: TensorLike) -> Tensor:
-    """``input`` where ``condition`` holds, else ``other``; each gets the gradient where it was picked."""
+    """``input`` where ``condition`` holds, else ``other``; each input gets the gradient
+    where it was picked."""
     cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition)
     if cond.dtype != np.bool_:
         raise TypeError(f"where expected condition to be a boolean tensor, but got {cond.dtype}")
