@@ -1,1 +1,651 @@
-"""Functional ops: softmax, log_softmax and the losses (fused and unfused)."""
+"""Functional ops with torch's names: softmax, log_softmax, one_hot and the losses.
+
+The centrepiece is cross-entropy, three ways (``docs/cross_entropy.md`` derives each formula):
+
+* ``cross_entropy``: fused. One node in the graph; its backward is the closed form
+  ``s_i * (Q_i * softmax(x)_i - q_i)``, the familiar ``p - y`` with weights, ignored elements,
+  label smoothing, probability targets and the reduction folded into ``q`` and ``s``.
+* ``cross_entropy_unfused``: the same loss built from primitive ops (exp, log, sum, mul,
+  indexing), so the graph shows every step and the engine derives the gradient.
+* ``cross_entropy_grad``: the same gradient in plain numpy, for hand-written backward passes.
+
+Notation used throughout: ``x`` is the input of shape ``(N, C, d1, ..., dk)`` (a ``(C,)`` input
+is handled as ``(1, C)``), the class axis is 1, and a "row" ``i`` is one position
+``(n, d1, ..., dk)``: the rows have the shape of the class-index target, ``R = (N, d1, ..., dk)``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tinygrad_ce.autograd import state
+from tinygrad_ce.tensor import Tensor, _make
+
+ArrayOrTensor = Tensor | np.ndarray
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+# ----- small helpers --------------------------------------------------------------------
+def _tensor(x: Any, name: str) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (np.ndarray, list, tuple, int, float, np.number)) and not isinstance(x, bool):
+        return Tensor(x)
+    raise TypeError(f"{name} must be a Tensor or a numpy array, not {type(x).__name__}")
+
+
+def _check_reduction(reduction: Any) -> str:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(
+            f"reduction={reduction!r}: {reduction} is not a valid value for reduction; "
+            "expected 'none', 'mean' or 'sum'"
+        )
+    return reduction
+
+
+def _softmax_dim(ndim: int) -> int:
+    # torch's implicit choice when dim is not given (deprecated there, as here)
+    warnings.warn(
+        "Implicit dimension choice for softmax has been deprecated. Change the call to "
+        "include dim=X as an argument.", UserWarning, stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def _axis(dim: int, ndim: int) -> int:
+    n = max(ndim, 1)
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"dim={dim!r}: expected an int")
+    if not -n <= dim < n:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
+        )
+    return int(dim) % n
+
+
+def _shift(x: np.ndarray, axis: int) -> np.ndarray:
+    """The row maximum used to shift before exp, with keepdims; 0 where it is not finite
+    (an all -inf row, or no classes at all) so the shift itself never makes a nan."""
+    if x.shape[axis] == 0:
+        return np.zeros(x.shape[:axis] + (1,) + x.shape[axis + 1:], dtype=x.dtype)
+    m = np.max(x, axis=axis, keepdims=True)
+    if not np.isfinite(m).all():
+        m = np.where(np.isfinite(m), m, 0).astype(x.dtype)
+    return m
+
+
+def _log_sum_exp(x: np.ndarray, axis: int) -> np.ndarray:
+    """log sum_c exp(x_c) along ``axis`` (kept), max-shifted: exp never overflows."""
+    m = _shift(x, axis)
+    buf = np.subtract(x, m)
+    np.exp(buf, out=buf)
+    s = buf.sum(axis=axis, keepdims=True)
+    with np.errstate(divide="ignore"):
+        np.log(s, out=s)
+    s += m
+    return s
+
+
+# ----- softmax and friends ---------------------------------------------------------------
+def softmax(input: ArrayOrTensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+    """p_c = e^(x_c) / sum_k e^(x_k), max-shifted. One node; its backward is the
+    Jacobian-vector product of J = diag(p) - p p^T: ``p * (g - sum_c g_c p_c)``."""
+    x = _tensor(input, "input")
+    if dtype is not None:
+        x = x.to(dtype)
+    axis = _axis(_softmax_dim(x.ndim) if dim is None else dim, x.ndim)
+    if x.ndim == 0:
+        return _make(np.ones_like(x.data), (x,), "softmax", lambda g, out: (g * 0,))
+    p = np.subtract(x.data, _shift(x.data, axis))
+    np.exp(p, out=p)
+    p /= p.sum(axis=axis, keepdims=True)
+    return _make(p, (x,), "softmax", lambda g, out: (
+        out * (g - (g * out).sum(axis, keepdim=True)),))
+
+
+def log_softmax(input: ArrayOrTensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+    """log p_c = x_c - logsumexp(x), max-shifted. One node; its backward is
+    ``g - p * sum_c g_c`` with ``p = exp(out)``."""
+    x = _tensor(input, "input")
+    if dtype is not None:
+        x = x.to(dtype)
+    axis = _axis(_softmax_dim(x.ndim) if dim is None else dim, x.ndim)
+    if x.ndim == 0:
+        return _make(np.zeros_like(x.data), (x,), "log_softmax", lambda g, out: (g * 0,))
+    data = np.subtract(x.data, _log_sum_exp(x.data, axis))
+    return _make(data, (x,), "log_softmax", lambda g, out: (
+        g - out.exp() * g.sum(axis, keepdim=True),))
+
+
+def one_hot(tensor: ArrayOrTensor, num_classes: int = -1) -> Tensor:
+    """int64 tensor of shape ``(*tensor.shape, num_classes)`` with a 1 at each class index."""
+    t = _tensor(tensor, "tensor")
+    if t.dtype.kind not in "iu":
+        raise RuntimeError(
+            f"one_hot is only applicable to index tensor: tensor has dtype {t.dtype}; "
+            "expected an integer tensor of class indices"
+        )
+    if num_classes == -1:
+        if t.data.size == 0:
+            raise RuntimeError(
+                "Can not infer total number of classes from empty tensor: pass num_classes"
+            )
+        num_classes = int(t.data.max()) + 1
+    if t.data.size and t.data.min() < 0:
+        raise RuntimeError(
+            f"Class values must be non-negative: tensor contains {int(t.data.min())}"
+        )
+    if num_classes < 0 or (t.data.size and t.data.max() >= num_classes):
+        raise RuntimeError(
+            f"Class values must be smaller than num_classes: num_classes={num_classes}, "
+            f"tensor contains {int(t.data.max()) if t.data.size else 'nothing'}"
+        )
+    out = np.zeros(t.shape + (num_classes,), dtype=np.int64)
+    np.put_along_axis(out, t.data[..., None].astype(np.int64), 1, axis=-1)
+    return Tensor(out)
+
+
+def mse_loss(input: ArrayOrTensor, target: ArrayOrTensor, reduction: str = "mean") -> Tensor:
+    """mean((x - y)^2); d/dx = 2 (x - y) / n (the hand-written form: -2 (y - x) / n)."""
+    x, y = _tensor(input, "input"), _tensor(target, "target")
+    _check_reduction(reduction)
+    if y.dtype.kind != "f":
+        y = y.to(x.dtype)
+    if x.shape != y.shape:
+        try:
+            np.broadcast_shapes(x.shape, y.shape)
+        except ValueError:
+            raise RuntimeError(
+                f"mse_loss: target of shape {y.shape} cannot be broadcast to input of "
+                f"shape {x.shape}"
+            ) from None
+        warnings.warn(
+            f"Using a target size ({y.shape}) that is different to the input size "
+            f"({x.shape}). This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.", UserWarning, stacklevel=2)
+    diff = x - y
+    sq = diff * diff
+    if reduction == "none":
+        return sq
+    return sq.sum() if reduction == "sum" else sq.mean()
+
+
+# ----- argument checks shared by the cross-entropy family -------------------------------
+@dataclass
+class _Targets:
+    """Checked arguments, in the canonical ``(N, C, d...)`` layout (a ``(C,)`` input is
+    ``(1, C)``). Everything here is plain numpy, computed once, before any node exists."""
+
+    x: Tensor  # the input (cast to the common dtype when probability targets differ)
+    xd: np.ndarray  # its data, canonical layout
+    one_d: bool  # the input was (C,): the unreduced loss is 0-d
+    C: int
+    eps: float
+    reduction: str
+    w: np.ndarray | None  # class weights (C,), input dtype
+    # class indices
+    t: np.ndarray | None = None  # (R) int64, 0 where ignored
+    mask: np.ndarray | None = None  # (R) bool, False where ignored
+    # probability targets
+    target: Tensor | None = None  # the target Tensor (parent of the fused node)
+    td: np.ndarray | None = None  # its data, canonical layout
+
+    @property
+    def rows(self) -> tuple[int, ...]:
+        return self.xd.shape[:1] + self.xd.shape[2:]
+
+    def wb(self) -> np.ndarray | None:
+        """Weights broadcastable against the canonical input: (C, 1, ..., 1)."""
+        if self.w is None:
+            return None
+        return self.w.reshape((self.C,) + (1,) * (self.xd.ndim - 2))
+
+    def w_t(self) -> np.ndarray:
+        """weight[target_i], 0 where ignored (1 for every counted row without weights)."""
+        if self.w is None:
+            return self.mask.astype(self.xd.dtype)
+        return np.where(self.mask, self.w[self.t], 0).astype(self.xd.dtype)
+
+    def denominator(self) -> float:
+        """What ``reduction='mean'`` divides by: sum of weight[target_i] over counted rows
+        (their count without weights); with probability targets, the number of rows."""
+        if self.t is None:
+            return float(np.prod(self.rows))
+        if self.w is None:
+            return float(np.count_nonzero(self.mask))
+        return float(self.w_t().sum(dtype=np.float64))
+
+    def mass(self) -> np.ndarray:
+        """Q_i = sum_c q_ic, the total weight of row i's target distribution."""
+        dt = self.xd.dtype
+        if self.t is not None:
+            w_sum = self.C if self.w is None else float(self.w.sum(dtype=np.float64))
+            q = self.w_t() * dt.type(1 - self.eps)
+            if self.eps:
+                q += dt.type(self.eps / self.C * w_sum) * self.mask
+            return q
+        return self.q().sum(axis=1)
+
+    def q(self) -> np.ndarray:
+        """The (weighted, smoothed) target distribution q as a dense array (prob targets)."""
+        dt = self.xd.dtype
+        q = self.td * dt.type(1 - self.eps) if self.eps else self.td.copy()
+        if self.eps:
+            q += dt.type(self.eps / self.C)
+        if self.w is not None:
+            q *= self.wb()
+        return q
+
+
+def _check_targets(input: Any, target: Any, weight: Any, ignore_index: Any, reduction: Any,
+                   label_smoothing: Any, fn: str, probabilities: bool = True) -> _Targets:
+    """Validate every argument (raising before anything is recorded) and lay them out."""
+    x = _tensor(input, "input")
+    if x.dtype.kind != "f":
+        raise TypeError(
+            f"{fn}: input has dtype {x.dtype}; expected a floating point tensor of logits"
+        )
+    if x.ndim == 0:
+        raise RuntimeError(
+            f"{fn}: input is 0-d; expected shape (C,), (N, C) or (N, C, d1, ..., dk)"
+        )
+    _check_reduction(reduction)
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+        raise TypeError(f"{fn}: ignore_index={ignore_index!r} must be an int")
+    ignore_index = int(ignore_index)
+    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float,
+                                                                            np.floating,
+                                                                            np.integer)):
+        raise TypeError(f"{fn}: label_smoothing={label_smoothing!r} must be a float in [0, 1]")
+    eps = float(label_smoothing)
+    if not 0.0 <= eps <= 1.0:
+        raise RuntimeError(
+            f"{fn}: label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}"
+        )
+    C = x.shape[1] if x.ndim > 1 else x.shape[0]
+    one_d = x.ndim == 1
+
+    if isinstance(target, bool):
+        raise TypeError(f"{fn}: target={target!r}: expected class indices or probabilities")
+    tt = _tensor(target, "target")
+    td = tt.data
+    if td.dtype.kind not in "iuf":
+        raise RuntimeError(
+            f"{fn}: target has dtype {td.dtype}; expected integer class indices (int64) or "
+            f"floating point class probabilities of the input's shape {x.shape}"
+        )
+    is_prob = td.dtype.kind == "f"
+    if is_prob and td.shape != x.shape:
+        raise RuntimeError(
+            f"{fn}: target has dtype {td.dtype} and shape {td.shape}: class indices must be "
+            f"an integer tensor (expected target dtype to be Long or Byte) of shape "
+            f"{_index_shape(x.shape)}, and class probabilities a float tensor of the "
+            f"input's shape {x.shape}"
+        )
+    if is_prob and not probabilities:
+        raise RuntimeError(
+            f"{fn}: target has dtype {td.dtype}; expected target dtype to be Long or Byte "
+            f"(integer class indices of shape {_index_shape(x.shape)})"
+        )
+
+    w = None
+    if weight is not None:
+        wt = weight if isinstance(weight, Tensor) else None
+        if wt is not None and wt.requires_grad:
+            raise RuntimeError(
+                f"{fn}: weight requires grad, but the loss is not differentiable with respect "
+                "to weight; pass weight.detach()"
+            )
+        wd = wt.data if wt is not None else np.asarray(weight)
+        if wd.ndim != 1 or wd.shape[0] != C:
+            raise RuntimeError(
+                f"{fn}: weight tensor should be defined either for all {C} classes or no "
+                f"classes but got weight tensor of shape: {list(wd.shape)}"
+            )
+        if isinstance(weight, (list, tuple)) and wd.dtype.kind in "iuf":
+            wd = wd.astype(x.dtype)
+        if wd.dtype != x.dtype:
+            raise RuntimeError(
+                f"{fn}: weight has dtype {wd.dtype}; expected the input's dtype {x.dtype} "
+                "(expected scalar type of weight to match input)"
+            )
+        w = wd
+
+    if is_prob:
+        if ignore_index >= 0:
+            raise RuntimeError(
+                f"{fn}: ignore_index={ignore_index}: ignore_index is not supported for "
+                "floating point target (probabilities); leave it negative"
+            )
+        if tt.dtype != x.dtype:  # torch promotes, so do we
+            common = np.result_type(x.dtype, tt.dtype)
+            x, tt = x.to(common), tt.to(common)
+            w = None if w is None else w.astype(common)
+        xd, tdc = x.data, tt.data
+        if one_d:
+            xd, tdc = xd.reshape(1, C), tdc.reshape(1, C)
+        return _Targets(x, xd, one_d, C, eps, reduction, w, target=tt, td=tdc)
+
+    t = td.astype(np.int64, copy=False)
+    if one_d:
+        if t.shape not in ((), (1,)):
+            raise RuntimeError(
+                f"{fn}: target has shape {t.shape}; for an input of shape {x.shape} "
+                "(one sample, C classes) expected a 0-d class index"
+            )
+        t = t.reshape(1)
+    elif t.ndim == 0 or t.shape[0] != x.shape[0]:
+        raise ValueError(
+            f"{fn}: Expected input batch_size ({x.shape[0]}) to match target batch_size "
+            f"({t.shape[0] if t.ndim else 'none: target is 0-d'}): target has shape "
+            f"{t.shape}, expected {_index_shape(x.shape)}"
+        )
+    elif t.shape != _index_shape(x.shape):
+        raise RuntimeError(
+            f"{fn}: Expected target size {list(_index_shape(x.shape))}, got {list(t.shape)}: "
+            f"target of shape {t.shape} does not match input of shape {x.shape}"
+        )
+    mask = t != ignore_index
+    counted = t[mask]
+    bad = counted[(counted < 0) | (counted >= C)]
+    if bad.size:
+        raise IndexError(
+            f"{fn}: Target {int(bad[0])} is out of bounds: target values must be in "
+            f"[0, {C}) or equal ignore_index={ignore_index}"
+        )
+    t = np.where(mask, t, 0)
+    xd = x.data.reshape(1, C) if one_d else x.data
+    return _Targets(x, xd, one_d, C, eps, reduction, w, t=t, mask=mask)
+
+
+def _index_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return () if len(shape) == 1 else shape[:1] + shape[2:]
+
+
+def _at_target(a: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """a[i, t_i] for every row i: gather along the class axis."""
+    if a.ndim == 2:
+        return a[np.arange(a.shape[0]), t]
+    return np.take_along_axis(a, t[:, None], axis=1)[:, 0]
+
+
+def _sub_at_target(a: np.ndarray, t: np.ndarray, v: np.ndarray) -> None:
+    """a[i, t_i] -= v_i in place (each row has exactly one target: no repeats)."""
+    if a.ndim == 2:
+        a[np.arange(a.shape[0]), t] -= v
+        return
+    idx = t[:, None]
+    np.put_along_axis(a, idx, np.take_along_axis(a, idx, axis=1) - v[:, None], axis=1)
+
+
+def _row_factor(a: _Targets) -> np.ndarray:
+    """c_i with s_i = g_i c_i: 1 per counted row (0 where ignored), divided by the
+    denominator for 'mean'. Ignored rows get an exact 0, never 0 * inf = nan."""
+    dt = a.xd.dtype
+    counted = np.ones(a.rows, dtype=bool) if a.mask is None else a.mask
+    if a.reduction != "mean":
+        return counted.astype(dt)
+    with np.errstate(divide="ignore"):
+        inv = dt.type(1) / dt.type(a.denominator())
+    return np.where(counted, inv, dt.type(0)).astype(dt)
+
+
+def _per_row_scale(a: _Targets, g: np.ndarray) -> np.ndarray:
+    """s_i: how much row i's loss counts: the upstream gradient (per row for 'none')
+    times the row factor."""
+    dt = a.xd.dtype
+    g = np.asarray(g, dtype=dt).reshape(a.rows if a.reduction == "none" else ())
+    return g * _row_factor(a)
+
+
+# ----- the fused loss: forward -----------------------------------------------------------
+def _losses(a: _Targets) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row losses l_i = sum_c q_ic (lse_i - x_ic) and lse_i = log sum_c e^(x_ic).
+
+    With z = x - max: lse_i - x_ic = log s_i - z_ic, where s_i = sum_c e^(z_ic). One scratch
+    array (z, then e^z in place); nothing of size (N, C) survives the call."""
+    xd, dt = a.xd, a.xd.dtype
+    m = _shift(xd, 1)
+    z = np.subtract(xd, m)
+    if a.t is not None:
+        zt = _at_target(z, a.t)  # z_{i, t_i}
+        zw = None
+        if a.eps:  # sum_c w_c z_ic for the smoothing term
+            zw = z.sum(axis=1) if a.w is None else np.tensordot(z, a.w, axes=([1], [0]))
+    else:
+        q = a.q()
+        qz = np.einsum("nc...,nc...->n...", q, z)
+        big_q = q.sum(axis=1)
+        del q
+    np.exp(z, out=z)
+    log_s = z.sum(axis=1)
+    del z
+    with np.errstate(divide="ignore"):
+        np.log(log_s, out=log_s)
+    lse = log_s + m[:, 0]
+    if a.t is not None:
+        w_t = a.w_t()
+        losses = (log_s - zt) * (w_t * dt.type(1 - a.eps))
+        if a.eps:
+            w_sum = dt.type(a.C if a.w is None else a.w.sum())
+            losses += np.where(a.mask, (w_sum * log_s - zw) * dt.type(a.eps / a.C), 0)
+    else:
+        with np.errstate(invalid="ignore"):
+            losses = big_q * log_s - qz
+    return losses.astype(dt, copy=False), lse.astype(dt, copy=False)
+
+
+def _reduce(a: _Targets, losses: np.ndarray) -> np.ndarray:
+    dt = a.xd.dtype
+    if a.reduction == "none":
+        return losses.reshape(()) if a.one_d else losses
+    total = losses.sum(dtype=dt)
+    if a.reduction == "sum":
+        return np.asarray(total, dtype=dt)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(total / dt.type(a.denominator()), dtype=dt)
+
+
+# ----- the fused loss: backward ----------------------------------------------------------
+def _grad_numpy(a: _Targets, lse: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """d(loss)/dx = s_i (Q_i p_ic - q_ic), p = softmax(x), built in one array in place."""
+    dt = a.xd.dtype
+    s = _per_row_scale(a, g)
+    p = np.subtract(a.xd, lse[:, None])
+    np.exp(p, out=p)  # p = e^(x - lse) = softmax(x)
+    p *= (s * a.mass())[:, None]  # s_i Q_i p_ic
+    if a.t is not None:
+        if a.eps:  # the smoothing part of q: (eps / C) w_c on every counted row
+            col = (s * dt.type(a.eps / a.C))[:, None]
+            p -= col if a.w is None else col * a.wb()
+        _sub_at_target(p, a.t, s * a.w_t() * dt.type(1 - a.eps))  # the one-hot part of q
+    else:
+        p -= s[:, None] * a.q()
+    return p
+
+
+def _grad_target_numpy(a: _Targets, lse: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """d(loss)/dt_ic = -s_i (1 - eps) w_c log p_ic (probability targets)."""
+    dt = a.xd.dtype
+    s = _per_row_scale(a, g)
+    log_p = np.subtract(a.xd, lse[:, None])
+    log_p *= (s * dt.type(-(1 - a.eps)))[:, None]
+    if a.w is not None:
+        log_p *= a.wb()
+    return log_p
+
+
+def _grad_graph(a: _Targets, x: Tensor, g: Tensor) -> tuple[Tensor, Tensor | None]:
+    """The same closed form written with Tensor ops, so it can be differentiated again:
+    d/dx of s Q p(x) is s Q (diag(p) - p p^T), the Hessian of cross-entropy."""
+    dt = a.xd.dtype
+    rows = a.rows
+    xc = x.reshape(a.xd.shape) if a.one_d else x
+    s = (g.reshape(rows) if a.reduction == "none" else g.reshape(())) * _row_factor(a)
+    p = softmax(xc, 1)
+    if a.t is not None:
+        q = np.zeros(a.xd.shape, dtype=dt)
+        np.put_along_axis(q, a.t[:, None], (a.w_t() * dt.type(1 - a.eps))[:, None], axis=1)
+        if a.eps:
+            smooth = a.mask.astype(dt)[:, None] * dt.type(a.eps / a.C)
+            q = q + (smooth if a.w is None else smooth * a.wb())
+        q_t: Tensor | np.ndarray = q.astype(dt)
+        big_q = a.mass()
+        grad_t = None
+    else:
+        tc = a.target.reshape(a.xd.shape) if a.one_d else a.target
+        q_t = tc * (1 - a.eps) + a.eps / a.C if a.eps else tc
+        if a.w is not None:
+            q_t = q_t * a.wb()
+        big_q = q_t.sum(1)
+        grad_t = None
+        if a.target.requires_grad:
+            coef = s.unsqueeze(1) * (-(1 - a.eps))
+            grad_t = coef * log_softmax(xc, 1)
+            if a.w is not None:
+                grad_t = grad_t * a.wb()
+            if a.one_d:
+                grad_t = grad_t.reshape(a.target.shape)
+    grad_x = p * (s * big_q).unsqueeze(1) - s.unsqueeze(1) * q_t
+    if a.one_d:
+        grad_x = grad_x.reshape(x.shape)
+    return grad_x, grad_t
+
+
+def cross_entropy(input: ArrayOrTensor, target: ArrayOrTensor | int,
+                  weight: ArrayOrTensor | None = None, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Cross-entropy between logits ``input`` and ``target``, fused: one node in the graph.
+
+    ``input``: ``(C,)``, ``(N, C)`` or ``(N, C, d1, ..., dk)`` logits. ``target``: class
+    indices (an integer tensor of shape ``()``, ``(N,)`` or ``(N, d1, ..., dk)``) or class
+    probabilities (a float tensor of the input's shape). Options as in torch.
+
+    Forward: l_i = sum_c q_ic (logsumexp(x_i) - x_ic), max-shifted.
+    Backward: dl/dx_ic = s_i (Q_i softmax(x_i)_c - q_ic), written out in numpy, or with
+    Tensor ops when the gradient itself is being recorded (``create_graph=True``).
+    """
+    a = _check_targets(input, target, weight, ignore_index, reduction, label_smoothing,
+                       "cross_entropy")
+    losses, lse = _losses(a)
+    out = _reduce(a, losses)
+    x, tt = a.x, a.target
+    parents = (x,) if tt is None else (x, tt)
+
+    def backward(g: Tensor, out: Tensor) -> tuple[Tensor | None, ...]:
+        # dl/dx = s (Q softmax(x) - q): the closed form, never the chain of primitives
+        if state.enabled:  # create_graph: a differentiable gradient
+            gx, gt = _grad_graph(a, x, g)
+        else:
+            gx = Tensor(_grad_numpy(a, lse, g.data).reshape(x.shape)) \
+                if x.requires_grad else None
+            gt = Tensor(_grad_target_numpy(a, lse, g.data).reshape(tt.shape)) \
+                if tt is not None and tt.requires_grad else None
+        return (gx,) if tt is None else (gx, gt)
+
+    return _make(out, parents, "cross_entropy", backward)
+
+
+def cross_entropy_grad(input: ArrayOrTensor, target: ArrayOrTensor | int,
+                       weight: ArrayOrTensor | None = None, ignore_index: int = -100,
+                       reduction: str = "mean", label_smoothing: float = 0.0,
+                       grad_output: ArrayOrTensor | float | None = None) -> np.ndarray:
+    """d(loss)/d(input) of ``cross_entropy`` in plain numpy: arrays (or Tensors) in, an array
+    out. The plain case is ``p = softmax(x); p[range(N), y] -= 1; p / N``.
+
+    With ``reduction='none'`` it is the gradient of ``sum(grad_output * losses)``;
+    ``grad_output`` defaults to ones (a scalar 1 for 'mean' and 'sum').
+    """
+    a = _check_targets(input, target, weight, ignore_index, reduction, label_smoothing,
+                       "cross_entropy_grad")
+    loss_shape = (() if a.one_d else a.rows) if a.reduction == "none" else ()
+    dt = a.xd.dtype
+    if grad_output is None:
+        g = np.ones(loss_shape, dtype=dt)
+    else:
+        g = np.asarray(grad_output.data if isinstance(grad_output, Tensor) else grad_output,
+                       dtype=dt)
+        if g.shape != loss_shape:
+            raise ValueError(
+                f"cross_entropy_grad: grad_output has shape {g.shape}; expected the loss's "
+                f"shape {loss_shape} (reduction={reduction!r})"
+            )
+    _, lse = _losses(a)
+    return _grad_numpy(a, lse, g).reshape(a.x.shape)
+
+
+# ----- the same loss from primitive ops ----------------------------------------------------
+def cross_entropy_unfused(input: ArrayOrTensor, target: ArrayOrTensor | int,
+                          weight: ArrayOrTensor | None = None, ignore_index: int = -100,
+                          reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """``cross_entropy`` composed from primitive ops (sub, exp, sum, log, getitem, mul, div),
+    so the graph shows every step and the engine chains their backward closures:
+
+        z = x - max(x)             (the shift is a constant: it cancels in log p)
+        log p = z - log(sum(exp(z)))
+        l_i = -(1 - eps) w_t log p_{i,t} - (eps / C) sum_c w_c log p_ic
+    """
+    a = _check_targets(input, target, weight, ignore_index, reduction, label_smoothing,
+                       "cross_entropy_unfused")
+    dt = a.xd.dtype
+    x = a.x.reshape(a.xd.shape) if a.one_d else a.x
+    z = x - _shift(x.data, 1)
+    log_p = z - z.exp().sum(1, keepdim=True).log()
+    wb = a.wb()
+    if a.t is not None:
+        picked = log_p[_target_index(a.t, a.C)]  # log p_{i, t_i}
+        losses = picked * (a.w_t() * dt.type(-(1 - a.eps)))
+        if a.eps:
+            weighted = log_p if wb is None else log_p * wb
+            losses = losses - weighted.sum(1) * (a.mask * dt.type(a.eps / a.C))
+    else:
+        tc = a.target.reshape(a.xd.shape) if a.one_d else a.target
+        q = tc * (1 - a.eps) + a.eps / a.C if a.eps else tc
+        if wb is not None:
+            q = q * wb
+        losses = -(log_p * q).sum(1)
+    if a.reduction == "none":
+        return losses.reshape(()) if a.one_d else losses
+    total = losses.sum()
+    if a.reduction == "sum":
+        return total
+    if a.mask is not None and not a.mask.any():
+        return total + dt.type(np.nan)  # nothing counted: 0 / 0 is nan, the gradient stays 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return total / dt.type(a.denominator())
+
+
+def _target_index(t: np.ndarray, C: int) -> tuple[np.ndarray, ...]:
+    """The advanced index that picks x[n, t[n, d...], d...] for every row."""
+    grid = np.indices(t.shape, sparse=True)
+    return (grid[0], t) + tuple(grid[1:])
+
+
+def nll_loss(input: ArrayOrTensor, target: ArrayOrTensor | int,
+             weight: ArrayOrTensor | None = None, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of log-probabilities ``input``: l_i = -w_t input_{i, t_i},
+    composed from getitem and mul; 'mean' divides by the summed weights of counted rows."""
+    a = _check_targets(input, target, weight, ignore_index, reduction, 0.0, "nll_loss",
+                       probabilities=False)
+    dt = a.xd.dtype
+    x = a.x.reshape(a.xd.shape) if a.one_d else a.x
+    losses = x[_target_index(a.t, a.C)] * (-a.w_t())
+    if reduction == "none":
+        return losses.reshape(()) if a.one_d else losses
+    total = losses.sum()
+    if reduction == "sum":
+        return total
+    if not a.mask.any():
+        return total + dt.type(np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return total / dt.type(a.denominator())
+
+
+__all__ = [
+    "softmax", "log_softmax", "one_hot", "mse_loss", "nll_loss", "cross_entropy",
+    "cross_entropy_unfused", "cross_entropy_grad",
+]
