@@ -1,0 +1,95 @@
+"""A fused loss beside its unfused twin: both graphs in one picture, each tensor with the
+gradient of its own loss, and the largest difference of the gradients at the shared inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from tinygrad_ce.tensor import Tensor
+from tinygrad_ce.viz.dot import (
+    GRAD_COLOR,
+    _as_roots,
+    _e,
+    _param_names,
+    build,
+    collect,
+    fmt_number,
+    gradients_of,
+    legend_label,
+    new_graph,
+    summarize,
+)
+from tinygrad_ce.viz.render import Graph
+
+
+def draw_comparison(
+    fused: Tensor,
+    unfused: Tensor,
+    *,
+    labels: tuple[str, str] = ("fused", "unfused"),
+    params: Mapping[str, Tensor] | Iterable[tuple[str, Tensor]] | None = None,
+    model: Any = None,
+    rankdir: str = "TB",
+    show_data: bool = True,
+    title: str | None = None,
+) -> Graph:
+    """Draw ``fused`` and ``unfused`` (two scalar losses of the same inputs) side by side.
+    Each tensor shows the gradient of its own loss (computed with ``autograd.grad``: draw
+    before ``backward`` or keep the graph with ``retain_graph=True``); the legend lists, for
+    each input the two graphs share, both gradients and their largest absolute difference."""
+    fused_roots, unfused_roots = _as_roots(fused, "fused"), _as_roots(unfused, "unfused")
+    if len(fused_roots) != 1 or len(unfused_roots) != 1:
+        raise ValueError("draw_comparison takes one fused and one unfused loss tensor")
+    f, u = fused_roots[0], unfused_roots[0]
+    names, modules = _param_names(params, model)
+    f_order, u_order = collect([f]), collect([u])
+    f_grads, u_grads = gradients_of(f, f_order), gradients_of(u, u_order)
+    g = new_graph(rankdir, title)
+    kinds: set[str] = set()
+    for prefix, root, order, grads, label in (
+        ("f_", f, f_order, f_grads, labels[0]),
+        ("u_", u, u_order, u_grads, labels[1]),
+    ):
+        side = Graph(name=f"cluster_{prefix}side")
+        ops = sum(1 for t in order if t.op)
+        side.attr(label=f"{label}: {ops} op{'s' if ops != 1 else ''}, {len(order)} tensors",
+                  labeljust="l", fontname="Helvetica", fontsize="13", style="rounded,dashed",
+                  color="#94a3b8", margin="12")
+        b = build(side, [root], names=names, modules=modules, show_data=show_data,
+                  show_grad=True, grads=grads, clusters=True, max_nodes=None, prefix=prefix)
+        kinds |= b.kinds
+        g.subgraph(side)
+        g.node_data.update(side.node_data)
+    u_ids = {id(t) for t in u_order}
+    shared = [t for t in f_order if id(t) in u_ids and t.requires_grad]
+    if not shared:  # separate copies of the inputs: pair the leaves that require grad in order
+        fl = [t for t in f_order if t.is_leaf and t.requires_grad]
+        ul = [t for t in u_order if t.is_leaf and t.requires_grad]
+        pairs = list(zip(fl, ul))
+    else:
+        pairs = [(t, t) for t in shared]
+    rows = []
+    for a, b2 in pairs[:4]:
+        ga, gb = f_grads.get(id(a)), u_grads.get(id(b2))
+        if ga is None or gb is None or ga.shape != gb.shape:
+            continue
+        name = a.name or names.get(id(a)) or "input"
+        diff = float(np.max(np.abs(ga.astype(np.float64) - gb.astype(np.float64))))
+        rows.append((name, ga, gb, diff))
+    g.comparison = [(n, d) for n, _, _, d in rows]
+    table = []
+    if rows:
+        cells = "".join(
+            f'<TR><TD ALIGN="LEFT"><B>∂/∂{_e(n)}</B></TD>'
+            f'<TD ALIGN="LEFT"><FONT COLOR="{GRAD_COLOR}">{_e(labels[0])}: {_e(summarize(ga))}'
+            f'</FONT></TD><TD ALIGN="LEFT"><FONT COLOR="{GRAD_COLOR}">{_e(labels[1])}: '
+            f"{_e(summarize(gb))}</FONT></TD>"
+            f'<TD ALIGN="LEFT"><B>max |Δ| = {_e(fmt_number(d) if d else "0")}</B></TD></TR>'
+            for n, ga, gb, d in rows
+        )
+        table = [f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="4">{cells}</TABLE>']
+    g.attr(label=legend_label(kinds, True, title, rows_html=table))
+    return g

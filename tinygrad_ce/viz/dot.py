@@ -1,0 +1,552 @@
+"""The computation graph as DOT: tensors, ops, values, gradients and module clusters.
+
+``draw_graph`` reads only the public graph (``parents``, ``op``, ``data``, ``grad``,
+``name``, ``requires_grad``, ``is_leaf``, ``scope``) and returns a :class:`Graph`, a
+``graphviz.Digraph`` that is not rendered yet (``render`` does that; in Jupyter it draws
+itself). The walk is iterative, so a graph of any depth draws; nodes are numbered in the
+order of a breadth-first walk from the output, so the same graph always gives the same DOT.
+
+Legend:
+
+=========  =======  ===================================================================
+kind       colour   meaning
+=========  =======  ===================================================================
+output     amber    the tensor(s) the drawing starts from
+parameter  green    a named parameter (``params=`` or ``model=``)
+leaf       blue     a leaf tensor that requires grad
+constant   grey     data without grad: inputs, targets, literals
+tensor     white    an intermediate result
+op         violet   the op that made the tensor it points to
+fused op   orange   one node doing the work of many (``cross_entropy``), closed-form backward
+=========  =======  ===================================================================
+
+Each tensor shows its name, shape and dtype, its value (the numbers when there are at most
+six, else min, mean and max) and its gradient the same way, in red: ``grad`` is
+d(output)/d(tensor). Hover a node (SVG, HTML) for the full arrays.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import Counter, deque
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import graphviz
+import numpy as np
+
+from tinygrad_ce.tensor import Tensor
+from tinygrad_ce.viz.render import Graph
+
+# op names of fused nodes: one node whose backward is a closed form, not a chain of primitives
+FUSED_OPS = frozenset({
+    "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "softmax", "log_softmax",
+})
+
+# kind -> (fill, border)
+COLORS = {
+    "output": ("#fde68a", "#b45309"),
+    "parameter": ("#bbf7d0", "#15803d"),
+    "leaf": ("#bfdbfe", "#1d4ed8"),
+    "constant": ("#f1f5f9", "#94a3b8"),
+    "tensor": ("#ffffff", "#64748b"),
+    "op": ("#ede9fe", "#7c3aed"),
+    "fused": ("#fed7aa", "#c2410c"),
+}
+LEGEND_TEXT = {
+    "output": "output", "parameter": "parameter", "leaf": "leaf (requires grad)",
+    "constant": "constant / data", "tensor": "intermediate", "op": "op",
+    "fused": "fused op",
+}
+GRAD_COLOR = "#dc2626"
+INK = "#1e293b"
+MUTED = "#64748b"
+FONT = "Helvetica"
+CLUSTER_FILLS = ("#f8fafc", "#eef2ff", "#f0fdf4", "#fff7ed")
+
+EXACT = 6  # at most this many elements are shown one by one; more get min/mean/max
+DTYPE_SHORT = {"float16": "f16", "float32": "f32", "float64": "f64", "int32": "i32",
+               "int64": "i64", "bool": "bool", "uint8": "u8", "int8": "i8", "int16": "i16"}
+
+
+# ----- numbers -------------------------------------------------------------------------------
+def fmt_number(v: Any) -> str:
+    """A number in at most four significant digits; integers and bools as they are."""
+    if isinstance(v, (bool, np.bool_)):
+        return "true" if v else "false"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    v = float(v)
+    if v == 0:
+        return "0"
+    return f"{v:.4g}"
+
+
+def summarize(a: np.ndarray) -> str:
+    """The values themselves when there are at most six, else ``min · mean · max``."""
+    a = np.asarray(a)
+    if a.size == 0:
+        return "empty"
+    if a.size <= EXACT:
+        if a.ndim == 0:
+            return fmt_number(a.item())
+        if a.ndim == 2:
+            return "[" + ", ".join("[" + ", ".join(fmt_number(v) for v in row) + "]"
+                                   for row in a) + "]"
+        return "[" + ", ".join(fmt_number(v) for v in a.ravel()) + "]"
+    if a.dtype.kind == "b":
+        return f"{int(a.sum())} of {a.size} true"
+    f = a.astype(np.float64)
+    finite = np.isfinite(f)
+    text = ""
+    if not finite.all():
+        text = f" · {int((~finite).sum())} non-finite"
+        f = f[finite]
+        if f.size == 0:
+            return text[3:]
+    lo, hi = fmt_number(f.min()), fmt_number(f.max())
+    if lo == hi:
+        return f"all {lo}" + text
+    return f"min {lo} · mean {fmt_number(f.mean())} · max {hi}" + text
+
+
+def full_text(a: np.ndarray, threshold: int = 120) -> str:
+    """The whole array (summarised with ``...`` past ``threshold`` elements)."""
+    return np.array2string(np.asarray(a), precision=4, threshold=threshold, edgeitems=3,
+                           max_line_width=78, separator=", ")
+
+
+def shape_text(t: Tensor) -> str:
+    shape = "scalar" if t.data.ndim == 0 else "×".join(str(n) for n in t.data.shape)
+    return f"{shape} {DTYPE_SHORT.get(t.data.dtype.name, t.data.dtype.name)}"
+
+
+# ----- names ---------------------------------------------------------------------------------
+def module_label(name: str | None, module: Any) -> str:
+    """``0: Linear(2→16)``: the name from ``named_modules`` and what the module is."""
+    kind = type(module).__name__
+    fin, fout = getattr(module, "in_features", None), getattr(module, "out_features", None)
+    if isinstance(fin, int) and isinstance(fout, int):
+        kind += f"({fin}→{fout})"
+    return f"{name}: {kind}" if name else kind
+
+
+def _param_names(params: Mapping[str, Tensor] | Iterable[tuple[str, Tensor]] | None,
+                 model: Any) -> tuple[dict[int, str], dict[int, str]]:
+    """``{id(tensor): name}`` for the parameters and ``{id(module): name}`` for the modules."""
+    names: dict[int, str] = {}
+    modules: dict[int, str] = {}
+    if model is not None:
+        if not hasattr(model, "named_parameters"):
+            raise TypeError(
+                f"model={type(model).__name__} has no named_parameters(); "
+                "expected an nn.Module (or anything with named_parameters and named_modules)"
+            )
+        for n, p in model.named_parameters():
+            names.setdefault(id(p), n)
+        if hasattr(model, "named_modules"):
+            for n, m in model.named_modules():
+                modules.setdefault(id(m), n)
+    if params is not None:
+        items = params.items() if isinstance(params, Mapping) else params
+        for n, p in items:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"params[{n!r}] is a {type(p).__name__}; expected a Tensor")
+            names[id(p)] = str(n)
+    return names, modules
+
+
+# ----- the walk ------------------------------------------------------------------------------
+def collect(roots: Sequence[Tensor]) -> list[Tensor]:
+    """Every tensor reachable from ``roots`` through ``parents``, breadth first, each once
+    (identity is the object; the list keeps them alive so ``id`` stays unique)."""
+    order: list[Tensor] = []
+    seen: set[int] = set()
+    for r in roots:
+        if id(r) not in seen:
+            seen.add(id(r))
+            order.append(r)
+    queue = deque(order)
+    while queue:
+        t = queue.popleft()
+        for p in t.parents:
+            if id(p) not in seen:
+                seen.add(id(p))
+                order.append(p)
+                queue.append(p)
+    return order
+
+
+def _as_roots(root: Tensor | Sequence[Tensor], what: str = "root") -> list[Tensor]:
+    roots = [root] if isinstance(root, Tensor) else list(root)
+    if not roots:
+        raise ValueError(f"{what} is empty; expected a Tensor or a sequence of Tensors")
+    for i, r in enumerate(roots):
+        if not isinstance(r, Tensor):
+            raise TypeError(f"{what}[{i}] is a {type(r).__name__}; expected a Tensor")
+    return roots
+
+
+def gradients_of(root: Tensor, nodes: Sequence[Tensor]) -> dict[int, np.ndarray]:
+    """d(root)/d(node) for every node that requires grad, through the public ``autograd.grad``
+    (the graph must still hold its saved data: draw before ``backward``, or pass
+    ``retain_graph=True`` to it)."""
+    from tinygrad_ce import autograd
+
+    if root.data.size != 1:
+        raise ValueError(
+            f"grads='all' needs a scalar output; got one of shape {root.shape}"
+        )
+    wanted = [t for t in nodes if t.requires_grad]
+    if not root.requires_grad or not wanted:
+        return {}
+    try:
+        gs = autograd.grad(root, wanted, retain_graph=True, allow_unused=True)
+    except RuntimeError as e:
+        raise RuntimeError(
+            f"cannot compute the gradients to draw: {e} (draw the graph before backward(), "
+            "or call backward(retain_graph=True))"
+        ) from None
+    return {id(t): g.data for t, g in zip(wanted, gs) if g is not None}
+
+
+# ----- labels --------------------------------------------------------------------------------
+def _e(s: str) -> str:
+    return html.escape(s, quote=True)
+
+
+def tensor_label(title: str | None, t: Tensor, grad: np.ndarray | None, show_data: bool,
+                 show_grad: bool, kind: str) -> str:
+    """An HTML-like label: title and shape, then a data row and a grad row."""
+    meta = f'<FONT COLOR="{MUTED}" POINT-SIZE="9">{_e(shape_text(t))}</FONT>'
+    if kind == "constant" and not title and t.data.size == 1:
+        return f'<<FONT POINT-SIZE="10">{_e(summarize(t.data))}</FONT>>'
+    rows = []
+    head = f"<B>{_e(title)}</B>  {meta}" if title else meta
+    rows.append(f'<TR><TD ALIGN="LEFT" COLSPAN="2">{head}</TD></TR>')
+    if show_data:
+        rows.append(
+            f'<TR><TD ALIGN="LEFT"><FONT COLOR="{MUTED}" POINT-SIZE="9">data</FONT></TD>'
+            f'<TD ALIGN="LEFT">{_e(summarize(t.data))}</TD></TR>'
+        )
+    if show_grad and grad is not None:
+        rows.append(
+            f'<TR><TD ALIGN="LEFT"><FONT COLOR="{GRAD_COLOR}" POINT-SIZE="9">grad</FONT></TD>'
+            f'<TD ALIGN="LEFT"><FONT COLOR="{GRAD_COLOR}">{_e(summarize(grad))}</FONT></TD></TR>'
+        )
+    return ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
+            + "".join(rows) + "</TABLE>>")
+
+
+def _tooltip(*parts: str) -> str:
+    text = "\n".join(parts).replace("\\", "\\\\")
+    return graphviz.nohtml(text.replace("\n", "\\n"))
+
+
+def legend_label(kinds: Iterable[str], show_grad: bool, title: str | None = None,
+                 extra: Sequence[str] = (), rows_html: Sequence[str] = (),
+                 flow: bool = False) -> str:
+    """The graph's label: title, a row of colour swatches for the kinds drawn, notes, and
+    any extra rows (``rows_html``: each an HTML-like ``<TABLE>``)."""
+    cells = []
+    for k in COLORS:
+        if k in kinds:
+            fill, border = COLORS[k]
+            cells.append(f'<TD BGCOLOR="{fill}" COLOR="{border}" BORDER="1" CELLPADDING="3">'
+                         f'<FONT POINT-SIZE="10">{LEGEND_TEXT[k]}</FONT></TD>')
+    if show_grad:
+        cells.append(f'<TD CELLPADDING="3"><FONT POINT-SIZE="10" COLOR="{GRAD_COLOR}">grad = '
+                     "∂output/∂tensor</FONT></TD>")
+    if flow:
+        cells.append(f'<TD CELLPADDING="3"><FONT POINT-SIZE="10" COLOR="{GRAD_COLOR}">red edge: '
+                     "the gradient it carries back to its input</FONT></TD>")
+    rows = []
+    if title:
+        rows.append(f'<FONT POINT-SIZE="14"><B>{_e(title)}</B></FONT>')
+    rows.append(f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="4"><TR>{"".join(cells)}'
+                "</TR></TABLE>")
+    rows += [f'<FONT POINT-SIZE="10">{_e(line)}</FONT>' for line in extra]
+    rows += list(rows_html)
+    return ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">'
+            + "".join(f'<TR><TD ALIGN="LEFT">{r}</TD></TR>' for r in rows) + "</TABLE>>")
+
+
+# ----- the drawing ---------------------------------------------------------------------------
+class _Builder:
+    """Holds one drawing's state: node names, clusters, node data for the HTML page."""
+
+    def __init__(self, roots: list[Tensor], *, names: dict[int, str], modules: dict[int, str],
+                 show_data: bool, show_grad: bool, grads: dict[int, np.ndarray] | None,
+                 clusters: bool, prefix: str = "") -> None:
+        self.roots = roots
+        self.root_ids = {id(r) for r in roots}
+        self.names = names
+        self.modules = modules
+        self.show_data = show_data
+        self.show_grad = show_grad
+        self.grads = grads
+        self.use_clusters = clusters
+        self.prefix = prefix
+        self.kinds: set[str] = set()
+        self.node_data: dict[str, dict[str, Any]] = {}
+        # cluster key (tuple of module ids) -> (label, list of DOT statements)
+        self.cluster_members: dict[tuple[int, ...], list[tuple[str, str, dict[str, Any]]]] = {}
+        self.cluster_label: dict[tuple[int, ...], str] = {}
+        self.top: list[tuple[str, str, dict[str, Any]]] = []
+
+    def grad_of(self, t: Tensor) -> np.ndarray | None:
+        if self.grads is not None and id(t) in self.grads:
+            return self.grads[id(t)]
+        return None if t.grad is None else t.grad.data
+
+    def kind(self, t: Tensor) -> str:
+        if id(t) in self.root_ids:
+            return "output"
+        if id(t) in self.names:
+            return "parameter"
+        if t.is_leaf:
+            return "leaf" if t.requires_grad else "constant"
+        return "tensor"
+
+    def title(self, t: Tensor, kind: str) -> str | None:
+        if t.name:
+            return str(t.name)
+        if id(t) in self.names:
+            return self.names[id(t)]
+        return "output" if kind == "output" and len(self.roots) == 1 else None
+
+    def cluster_key(self, scope: tuple[Any, ...]) -> tuple[int, ...]:
+        if not self.use_clusters or not scope:
+            return ()
+        key = tuple(id(m) for m in scope)
+        for depth in range(1, len(scope) + 1):
+            k = key[:depth]
+            if k not in self.cluster_label:
+                m = scope[depth - 1]
+                self.cluster_label[k] = module_label(self.modules.get(id(m)), m)
+                self.cluster_members[k] = []
+        return key
+
+    def place(self, key: tuple[int, ...], name: str, label: str, attrs: dict[str, Any]) -> None:
+        (self.cluster_members[key] if key else self.top).append((name, label, attrs))
+
+    def tensor_node(self, t: Tensor, name: str, key: tuple[int, ...]) -> None:
+        kind = self.kind(t)
+        self.kinds.add(kind)
+        title = self.title(t, kind)
+        grad = self.grad_of(t)
+        fill, border = COLORS[kind]
+        label = tensor_label(title, t, grad, self.show_data, self.show_grad, kind)
+        tip = [f"{title or 'tensor'}: {t.data.shape} {t.data.dtype}"
+               + (f", made by {t.op}" if t.op else ""), "data:", full_text(t.data)]
+        if grad is not None:
+            tip += ["grad:", full_text(grad)]
+        attrs = {"shape": "box", "style": "rounded,filled", "fillcolor": fill, "color": border,
+                 "tooltip": _tooltip(*tip)}
+        if kind == "output":
+            attrs["penwidth"] = "2"
+        self.place(key, name, label, attrs)
+        self.node_data[name] = {
+            "title": title or "tensor", "kind": LEGEND_TEXT[kind], "shape": list(t.data.shape),
+            "dtype": str(t.data.dtype), "op": t.op or None,
+            "data": full_text(t.data, 1000),
+            "grad": None if grad is None else full_text(grad, 1000),
+        }
+
+    def op_node(self, t: Tensor, name: str, key: tuple[int, ...]) -> None:
+        fused = t.op in FUSED_OPS
+        kind = "fused" if fused else "op"
+        self.kinds.add(kind)
+        fill, border = COLORS[kind]
+        if fused:
+            label = (f'<<B>{_e(t.op)}</B><BR/><FONT POINT-SIZE="8" COLOR="{border}">'
+                     "fused · 1 node</FONT>>")
+            attrs = {"shape": "box", "style": "rounded,filled,bold", "penwidth": "2.5",
+                     "fontsize": "12", "margin": "0.2,0.08"}
+        else:
+            label, attrs = t.op, {"shape": "box", "style": "rounded,filled", "fontsize": "10",
+                                  "height": "0.3", "margin": "0.08,0.03"}
+        attrs.update(fillcolor=fill, color=border, tooltip=_tooltip(
+            f"op {t.op}{' (fused: one node, closed-form backward)' if fused else ''}",
+            f"inputs: {len(t.parents)}"))
+        self.place(key, name, label, attrs)
+        self.node_data[name] = {"title": t.op, "kind": LEGEND_TEXT[kind], "op": t.op,
+                                "inputs": len(t.parents)}
+
+    def emit(self, g: graphviz.Digraph) -> None:
+        """Add the nodes to ``g``: top-level ones directly, clusters innermost first (each
+        cluster subgraph is complete before its parent takes it in), no recursion."""
+        for name, label, attrs in self.top:
+            g.node(name, label, **attrs)
+        built: dict[tuple[int, ...], graphviz.Digraph] = {}
+        number = {k: i for i, k in enumerate(self.cluster_label)}
+        for key in sorted(self.cluster_label, key=len, reverse=True):
+            depth = len(key)
+            sub = graphviz.Digraph(name=f"cluster_{self.prefix}{number[key]}")
+            sub.attr(label=self.cluster_label[key], labeljust="l", fontname=FONT, fontsize="11",
+                     fontcolor=INK, style="rounded,filled", color="#94a3b8",
+                     fillcolor=CLUSTER_FILLS[(depth - 1) % len(CLUSTER_FILLS)], margin="10")
+            for name, label, attrs in self.cluster_members[key]:
+                sub.node(name, label, **attrs)
+            for child in sorted((k for k in built if k[:-1] == key), key=number.__getitem__):
+                sub.subgraph(built.pop(child))
+            built[key] = sub
+        for key in sorted(built, key=number.__getitem__):
+            g.subgraph(built[key])
+
+
+def _common_scope(scopes: list[tuple[Any, ...]]) -> tuple[Any, ...]:
+    common = scopes[0]
+    for s in scopes[1:]:
+        n = 0
+        while n < min(len(common), len(s)) and common[n] is s[n]:
+            n += 1
+        common = common[:n]
+    return common
+
+
+def build(g: Graph, roots: list[Tensor], *, names: dict[int, str], modules: dict[int, str],
+          show_data: bool, show_grad: bool, grads: dict[int, np.ndarray] | None,
+          clusters: bool, max_nodes: int | None, prefix: str = "",
+          edge_grads: dict[tuple[int, int], np.ndarray] | None = None) -> _Builder:
+    """Add the tensors and ops reachable from ``roots`` to ``g``; returns the builder."""
+    order = collect(roots)
+    shown = order if max_nodes is None or len(order) <= max_nodes else order[:max_nodes]
+    hidden = order[len(shown):]
+    number = {id(t): i for i, t in enumerate(shown)}
+    b = _Builder(roots, names=names, modules=modules, show_data=show_data, show_grad=show_grad,
+                 grads=grads, clusters=clusters, prefix=prefix)
+    consumers: dict[int, list[tuple[Any, ...]]] = {}
+    for t in shown:
+        for p in t.parents:
+            consumers.setdefault(id(p), []).append(t.scope)
+    edges: list[tuple[str, str, dict[str, str]]] = []
+    cut: list[str] = []
+    for t in shown:
+        i = number[id(t)]
+        tname = f"{prefix}t{i}"
+        scope = t.scope
+        if t.is_leaf and id(t) in names and id(t) in consumers:
+            scope = _common_scope(consumers[id(t)])  # a parameter sits in the layer using it
+        key = b.cluster_key(scope)
+        b.tensor_node(t, tname, key)
+        if t.is_leaf:
+            continue
+        oname = f"{prefix}o{i}"
+        b.op_node(t, oname, key)
+        edges.append((oname, tname, _edge_attrs(edge_grads, id(t), None, t)))
+        missing = False
+        for p in t.parents:
+            if id(p) in number:
+                edges.append((f"{prefix}t{number[id(p)]}", oname,
+                              _edge_attrs(edge_grads, id(p), id(t), p)))
+            else:
+                missing = True
+        if missing:
+            cut.append(oname)
+    b.emit(g)
+    for tail, head, attrs in edges:
+        g.edge(tail, head, **attrs)
+    if hidden:
+        ops = Counter(t.op for t in hidden if t.op)
+        common = sorted(ops.items(), key=lambda kv: (-kv[1], kv[0]))[:6]
+        top = ", ".join(f"{op} ×{n}" for op, n in common)
+        note = (f"{len(hidden)} more tensors and {sum(ops.values())} ops not drawn"
+                + (f" ({top}{', …' if len(ops) > 6 else ''})" if top else "")
+                + f": max_nodes={max_nodes}")
+        g.node(f"{prefix}collapsed", note, shape="note", style="filled", fillcolor="#fef9c3",
+               color="#a16207", fontsize="10",
+               tooltip=_tooltip(note, "pass a larger max_nodes (or None) to draw them all"))
+        for oname in cut:
+            g.edge(f"{prefix}collapsed", oname, style="dashed", color="#a16207")
+        b.collapsed_note = note
+    else:
+        b.collapsed_note = None
+    g.node_data.update(b.node_data)
+    return b
+
+
+def _edge_attrs(edge_grads: dict[tuple[int, int], np.ndarray] | None, tail: int,
+                head: int | None, t: Tensor) -> dict[str, str]:
+    """Edge style; with ``edge_grads``, the gradient flowing back along the edge, in red."""
+    if edge_grads is None:
+        return {}
+    g = edge_grads.get((tail, head if head is not None else -1))
+    if g is None:
+        return {}
+    return {"color": f"{MUTED}:{GRAD_COLOR}", "dir": "both", "arrowtail": "normal",
+            "fontcolor": GRAD_COLOR, "fontsize": "9", "label": " " + summarize(g),
+            "tooltip": _tooltip("gradient flowing back along this edge:", full_text(g))}
+
+
+def new_graph(rankdir: str, title: str | None) -> Graph:
+    if rankdir not in ("LR", "TB", "RL", "BT"):
+        raise ValueError(f"rankdir={rankdir!r}; expected one of 'LR', 'TB', 'RL', 'BT'")
+    g = Graph(name="tinygrad_ce")
+    g.attr(rankdir=rankdir, fontname=FONT, bgcolor="white", nodesep="0.25", ranksep="0.3",
+           labelloc="t", labeljust="l", pad="0.2")
+    g.attr("node", fontname=FONT, fontsize="11", fontcolor=INK)
+    g.attr("edge", color=MUTED, arrowsize="0.6", penwidth="1.1", fontname=FONT)
+    if title:
+        g.title = title
+    return g
+
+
+def draw_graph(
+    root: Tensor | Sequence[Tensor],
+    *,
+    params: Mapping[str, Tensor] | Iterable[tuple[str, Tensor]] | None = None,
+    model: Any = None,
+    show_data: bool = True,
+    show_grad: bool = True,
+    grads: str = "stored",
+    grad_flow: bool = False,
+    rankdir: str = "TB",
+    max_nodes: int | None = 400,
+    clusters: bool = True,
+    legend: bool = True,
+    title: str | None = None,
+) -> Graph:
+    """Draw the graph that computed ``root`` (a Tensor, or several) as DOT.
+
+    - ``params`` (``{name: tensor}``) or ``model`` (anything with ``named_parameters`` and
+      ``named_modules``, e.g. an ``nn.Module``) names the parameters and the module clusters.
+    - ``show_data`` / ``show_grad``: the value and gradient rows.
+    - ``grads``: ``"stored"`` shows each tensor's ``.grad``; ``"all"`` computes
+      d(root)/d(tensor) for every tensor with ``autograd.grad`` (the graph must not be freed).
+    - ``grad_flow``: also label each edge with the gradient flowing back along it
+      (implies ``grads="all"``).
+    - ``max_nodes``: tensors drawn at most (nearest the output first); the rest are
+      collapsed into one note that says what was left out. ``None`` draws everything.
+    - ``clusters``: group the nodes made inside each ``nn.Module`` call.
+
+    After ``loss.backward(create_graph=True)``, ``draw_graph(x.grad)`` shows the graph that
+    computed the gradient.
+    """
+    roots = _as_roots(root)
+    if grads not in ("stored", "all"):
+        raise ValueError(f"grads={grads!r}; expected 'stored' or 'all'")
+    if max_nodes is not None and (not isinstance(max_nodes, int) or max_nodes < 1):
+        raise ValueError(f"max_nodes={max_nodes!r}; expected a positive int or None")
+    names, modules = _param_names(params, model)
+    g = new_graph(rankdir, title)
+    computed = None
+    edge_grads = None
+    if grads == "all" or grad_flow:
+        if len(roots) != 1:
+            raise ValueError(f"grads='all' and grad_flow need one output; got {len(roots)}")
+        order = collect(roots)
+        computed = gradients_of(roots[0], order)
+        if grad_flow:
+            from tinygrad_ce.viz.flow import edge_gradients
+
+            edge_grads = edge_gradients(roots[0], order, computed)
+    b = build(g, roots, names=names, modules=modules, show_data=show_data, show_grad=show_grad,
+              grads=computed, clusters=clusters, max_nodes=max_nodes, edge_grads=edge_grads)
+    extra = [b.collapsed_note] if b.collapsed_note else []
+    if legend:
+        g.attr(label=legend_label(b.kinds, show_grad, title, extra, flow=grad_flow))
+    elif title or extra:
+        g.attr(label=graphviz.nohtml("\\n".join(([title] if title else []) + extra)))
+    return g

@@ -1,0 +1,163 @@
+"""Rendering DOT to svg, png, pdf, dot or a self-contained html page.
+
+Renderer order: Graphviz's ``dot`` on PATH, else ``pygraphviz`` (its wheels bundle Graphviz;
+the ``demo`` extra installs it), else the ``.dot`` file is written and one line says how to
+render it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import graphviz
+
+FORMATS = ("svg", "png", "pdf", "dot", "html")
+RENDERERS = ("dot", "pygraphviz")
+
+
+class RendererMissing(RuntimeError):
+    """Neither Graphviz's ``dot`` nor ``pygraphviz`` is available."""
+
+
+class Graph(graphviz.Digraph):
+    """A ``graphviz.Digraph`` that renders through tinygrad_ce's renderers, so it shows
+    itself in Jupyter with either a system Graphviz or only ``pygraphviz`` installed.
+    ``node_data`` holds each node's full values (the html page shows them on click)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.node_data: dict[str, dict[str, Any]] = {}
+        self.title: str | None = None
+
+    def svg(self) -> str:
+        return layout(self.source, "svg").decode("utf-8")
+
+    def _repr_svg_(self) -> str:
+        return self.svg()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None,
+                          **_: Any) -> dict[str, str]:
+        try:
+            return {"image/svg+xml": self.svg()}
+        except RendererMissing as e:
+            return {"text/plain": f"{e}\n{self.source}"}
+
+
+def available_renderers() -> list[str]:
+    """The renderers found here, in the order they are tried."""
+    found = []
+    if shutil.which("dot"):
+        found.append("dot")
+    try:
+        import pygraphviz  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        found.append("pygraphviz")
+    return found
+
+
+def layout(source: str, fmt: str, renderer: str | None = None) -> bytes:
+    """Lay out DOT ``source`` into ``fmt`` (svg, png, pdf) with the first renderer found,
+    or the one named by ``renderer`` ('dot' or 'pygraphviz')."""
+    if renderer is not None and renderer not in RENDERERS:
+        raise ValueError(f"renderer={renderer!r}; expected one of {RENDERERS} or None")
+    order = [renderer] if renderer else list(RENDERERS)
+    for name in order:
+        if name == "dot":
+            exe = shutil.which("dot")
+            if exe is None:
+                continue
+            done = subprocess.run([exe, f"-T{fmt}"], input=source.encode("utf-8"),
+                                  capture_output=True, check=False)
+            if done.returncode != 0:
+                raise RuntimeError(f"dot -T{fmt} failed: {done.stderr.decode(errors='replace')}")
+            return done.stdout
+        try:
+            import pygraphviz
+        except ImportError:
+            continue
+        return _quiet(lambda: pygraphviz.AGraph(string=source).draw(format=fmt, prog="dot"))
+    wanted = f"renderer {renderer!r}" if renderer else "a Graphviz renderer"
+    raise RendererMissing(
+        f"no {wanted} found: install Graphviz (its 'dot' command) or pygraphviz "
+        "(pip install pygraphviz)"
+    )
+
+
+def _quiet(fn: Any) -> bytes:
+    """Run ``fn`` with C-level stderr captured: the Graphviz bundled in pygraphviz's wheels
+    prints fontconfig warnings that say nothing about the graph; other lines pass through."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        return fn()
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), fd)
+        try:
+            return fn()
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+            tmp.seek(0)
+            for line in tmp.read().decode(errors="replace").splitlines():
+                if line.strip() and not line.startswith("Fontconfig"):
+                    print(line, file=sys.stderr)
+
+
+def _format_of(path: Path, fmt: str | None) -> str:
+    if fmt is None:
+        fmt = path.suffix[1:].lower() or "svg"
+    if fmt not in FORMATS:
+        raise ValueError(f"format={fmt!r}; expected one of {FORMATS}")
+    return fmt
+
+
+def render(graph_or_root: Any, path: str | os.PathLike[str], format: str | None = None, *,
+           renderer: str | None = None, quiet: bool = False, **draw_kwargs: Any) -> Path:
+    """Write ``graph_or_root`` (a :class:`Graph`, a ``graphviz.Digraph``, or a Tensor, drawn
+    with ``draw_graph(root, **draw_kwargs)``) to ``path`` as svg, png, pdf, dot or html
+    (``format``, else the suffix of ``path``, else svg). Returns the path written: with no
+    renderer, that is the ``.dot`` file, and one line on stdout says how to render it."""
+    path = Path(path)
+    fmt = _format_of(path, format)
+    if path.suffix.lower() != f".{fmt}":
+        path = path.with_name(path.name + f".{fmt}")
+    if isinstance(graph_or_root, graphviz.Digraph):
+        if draw_kwargs:
+            raise TypeError(f"drawing options {sorted(draw_kwargs)} apply to a Tensor, not a graph")
+        g = graph_or_root
+    else:
+        from tinygrad_ce.viz.dot import draw_graph
+
+        g = draw_graph(graph_or_root, **draw_kwargs)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "dot":
+        path.write_text(g.source, encoding="utf-8")
+        return path
+    try:
+        data = layout(g.source, "svg" if fmt == "html" else fmt, renderer)
+    except RendererMissing as e:
+        dot_path = path.with_suffix(".dot")
+        dot_path.write_text(g.source, encoding="utf-8")
+        if not quiet:
+            print(f"{e}; wrote {dot_path} instead: render it with "
+                  f"`dot -T{'svg' if fmt == 'html' else fmt} {dot_path} -o {path}`")
+        return dot_path
+    if fmt == "html":
+        from tinygrad_ce.viz.html import page
+
+        node_data = getattr(g, "node_data", {})
+        title = getattr(g, "title", None)
+        path.write_text(page(data.decode("utf-8"), node_data, title), encoding="utf-8")
+    else:
+        path.write_bytes(data)
+    return path
