@@ -1,0 +1,424 @@
+"""``Module``, ``Parameter`` and ``Sequential`` with torch's names, state dicts and checkpoints.
+
+A module keeps its parameters, buffers and submodules in three ordered dicts, filled by
+attribute assignment (``self.weight = Parameter(...)``), exactly as torch does; so the
+state-dict keys (``"0.weight"``, ``"layers.2.bias"``) are torch's keys for the same
+structure, and weights move between the two libraries as plain arrays::
+
+    torch_model.load_state_dict({k: torch.from_numpy(v) for k, v in model.state_dict().items()})
+    model.load_state_dict(torch_model.state_dict())
+
+``save``/``load`` write and read ``.npz`` files; a save goes to a temporary file in the same
+folder first and then replaces the target in one ``os.replace``, so a crash mid-save never
+destroys the previous checkpoint.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from tinygrad_ce import autograd
+from tinygrad_ce.tensor import Tensor, _as_dtype, float32, float64
+
+
+class Parameter(Tensor):
+    """A leaf Tensor that a ``Module`` registers as a parameter (``requires_grad=True``).
+
+    ``Parameter(t)`` shares ``t``'s array, as ``torch.nn.Parameter`` shares its storage."""
+
+    __slots__ = ()
+
+    def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
+        if data is None:
+            data = np.empty(0, dtype=float32)
+        if isinstance(data, Tensor):
+            data = data.data
+        super().__init__(data, requires_grad=requires_grad)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict(strict=False)`` did not match."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+class Module:
+    """Base class of every layer and model: subclass it, assign parameters and submodules
+    as attributes in ``__init__``, write ``forward``; call the module to run it.
+
+    Every node recorded during a call carries the module in its ``.scope`` (the graph
+    renderer draws each call as a labelled cluster)."""
+
+    training: bool
+
+    def __init__(self) -> None:
+        d = self.__dict__
+        d["training"] = True
+        d["_parameters"] = OrderedDict()
+        d["_buffers"] = OrderedDict()
+        d["_modules"] = OrderedDict()
+
+    # ----- registration ---------------------------------------------------------------
+    def __setattr__(self, name: str, value: Any) -> None:
+        d = self.__dict__
+        if "_parameters" not in d:
+            raise AttributeError(
+                f"cannot assign {name!r} before Module.__init__() call: call "
+                "super().__init__() first in your module's __init__"
+            )
+        for registry in (d["_parameters"], d["_buffers"], d["_modules"]):
+            registry.pop(name, None)
+        if isinstance(value, Parameter):
+            d["_parameters"][name] = value
+        elif isinstance(value, Module):
+            d["_modules"][name] = value
+        elif name in d.get("_buffer_names", ()):
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as buffer {name!r}: "
+                    "expected a Tensor or None"
+                )
+            d["_buffers"][name] = value
+        d[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        d = self.__dict__
+        for registry in (d["_parameters"], d["_buffers"], d["_modules"]):
+            registry.pop(name, None)
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register ``param`` (or None: a declared but absent parameter, like ``bias=False``)."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(
+                f"cannot assign {type(param).__name__} as parameter {name!r}: "
+                "expected a Parameter or None"
+            )
+        self.__setattr__(name, param)
+        self.__dict__["_parameters"][name] = param
+
+    def register_buffer(self, name: str, tensor: Tensor | None) -> None:
+        """A tensor that belongs to the state dict but is not trained."""
+        d = self.__dict__
+        d.setdefault("_buffer_names", set()).add(name)
+        self.__setattr__(name, tensor)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        if not name or "." in name:
+            raise KeyError(f"module name {name!r} must be a non-empty string without '.'")
+        self.__setattr__(name, module)
+        self.__dict__["_modules"][name] = module
+
+    # ----- calling ----------------------------------------------------------------------
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
+                                  '"forward" function')
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        with autograd.scope(self):
+            return self.forward(*args, **kwargs)
+
+    # ----- traversal ----------------------------------------------------------------------
+    def named_modules(self, memo: set[int] | None = None,
+                      prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """``("", self)`` then every submodule with its dotted name (``"layers.0"``), each
+        module once; iterative, so any depth works."""
+        memo = set() if memo is None else memo
+        stack: list[tuple[str, Module]] = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in memo:
+                continue
+            memo.add(id(module))
+            yield name, module
+            children = [(f"{name}.{k}" if name else k, m)
+                        for k, m in module._modules.items() if m is not None]
+            stack.extend(reversed(children))
+
+    def modules(self) -> Iterator[Module]:
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        seen: set[int] = set()
+        for name, m in self._modules.items():
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
+                yield name, m
+
+    def children(self) -> Iterator[Module]:
+        for _, m in self.named_children():
+            yield m
+
+    def _named_members(self, registry: str, prefix: str, recurse: bool,
+                       remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        modules = self.named_modules(prefix=prefix) if recurse else iter([(prefix, self)])
+        seen: set[int] = set()
+        for mod_name, module in modules:
+            for name, t in getattr(module, registry).items():
+                if t is None or (remove_duplicate and id(t) in seen):
+                    continue
+                seen.add(id(t))
+                yield (f"{mod_name}.{name}" if mod_name else name), t
+
+    def named_parameters(self, prefix: str = "",
+                         recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """Each parameter once (a shared one under its first name)."""
+        yield from self._named_members("_parameters", prefix, recurse)  # type: ignore[misc]
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix: str = "",
+                      recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
+        yield from self._named_members("_buffers", prefix, recurse)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def apply(self, fn: Callable[[Module], None]) -> Module:
+        """Call ``fn`` on every submodule (children first) and then on ``self``."""
+        for m in reversed(list(self.modules())):
+            fn(m)
+        return self
+
+    # ----- modes and gradients ------------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        if not isinstance(mode, bool):
+            raise ValueError(f"training mode is expected to be boolean, got {mode!r}")
+        for m in self.modules():
+            m.__dict__["training"] = mode
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the accumulated gradients (``None``, or zeros with ``set_to_none=False``)."""
+        for p in self.parameters():
+            if p.grad is not None:
+                p.grad = None if set_to_none else Tensor(np.zeros_like(p.data))
+
+    # ----- dtype ------------------------------------------------------------------------------
+    def to(self, dtype: Any) -> Module:
+        """Cast every floating-point parameter and buffer to ``dtype``, in place."""
+        dt = _as_dtype(dtype)
+        if dt.kind != "f":
+            raise TypeError(f"Module.to only accepts floating point dtypes, but got {dt}")
+        for t in [*self.parameters(), *self.buffers()]:
+            if t.dtype.kind == "f" and t.dtype != dt:
+                t.data = t.data.astype(dt)
+                t._modified()
+                if t.grad is not None:
+                    t.grad = Tensor(t.grad.data.astype(dt))
+        return self
+
+    def double(self) -> Module:
+        return self.to(float64)
+
+    def float(self) -> Module:
+        return self.to(float32)
+
+    # ----- state ------------------------------------------------------------------------------
+    def state_dict(self, prefix: str = "") -> OrderedDict[str, np.ndarray]:
+        """Parameters and buffers by torch's dotted key names, as numpy arrays (copies: a
+        snapshot that later training steps leave alone)."""
+        out: OrderedDict[str, np.ndarray] = OrderedDict()
+        for mod_name, module in self.named_modules(prefix=prefix.rstrip(".")):
+            for registry in (module._parameters, module._buffers):
+                for name, t in registry.items():
+                    if t is not None:
+                        out[f"{mod_name}.{name}" if mod_name else name] = t.data.copy()
+        return out
+
+    def _state_tensors(self) -> OrderedDict[str, Tensor]:
+        out: OrderedDict[str, Tensor] = OrderedDict()
+        for mod_name, module in self.named_modules():
+            for registry in (module._parameters, module._buffers):
+                for name, t in registry.items():
+                    if t is not None:
+                        out[f"{mod_name}.{name}" if mod_name else name] = t
+        return out
+
+    def load_state_dict(self, state_dict: Mapping[str, Any],
+                        strict: bool = True) -> IncompatibleKeys:
+        """Copy arrays (numpy, our Tensors or torch tensors) into the parameters, keeping
+        each parameter's dtype. Everything is checked before anything is written: wrong
+        keys (with ``strict``) or shapes raise one RuntimeError that lists them all."""
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(
+                f"Expected state_dict to be dict-like, got {type(state_dict).__name__}."
+            )
+        own = self._state_tensors()
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        errors: list[str] = []
+        arrays: dict[str, np.ndarray] = {}
+        for key, target in own.items():
+            if key not in state_dict:
+                continue
+            value = _to_numpy(state_dict[key], key)
+            if value.shape != target.shape:
+                errors.append(
+                    f"size mismatch for {key}: copying a param with shape {value.shape} from "
+                    f"checkpoint, the shape in current model is {target.shape}."
+                )
+                continue
+            if value.dtype.kind not in "fiub":
+                errors.append(f"{key} has dtype {value.dtype}; expected a numeric array")
+                continue
+            arrays[key] = np.array(value, dtype=target.dtype, copy=True)
+        if strict and (missing or unexpected):
+            if unexpected:
+                errors.insert(0, "Unexpected key(s) in state_dict: "
+                              + ", ".join(f'"{k}"' for k in unexpected) + ".")
+            if missing:
+                errors.insert(0, "Missing key(s) in state_dict: "
+                              + ", ".join(f'"{k}"' for k in missing) + ".")
+        if errors:
+            raise RuntimeError(
+                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                + "\n\t".join(errors)
+            )
+        for key, arr in arrays.items():
+            own[key].data = arr
+            own[key]._modified()
+        return IncompatibleKeys(missing, unexpected)
+
+    def save(self, path: str | os.PathLike[str]) -> str:
+        """Write ``state_dict()`` to ``path`` as ``.npz``, atomically."""
+        return save(self.state_dict(), path)
+
+    def load(self, path: str | os.PathLike[str], strict: bool = True) -> IncompatibleKeys:
+        """Read a checkpoint written by ``save`` into this module."""
+        return self.load_state_dict(load(path), strict=strict)
+
+    # ----- repr ---------------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        lines = [line for line in self.extra_repr().split("\n") if line]
+        for name, m in self._modules.items():
+            body = repr(m).replace("\n", "\n  ")
+            lines.append(f"({name}): {body}")
+        main = type(self).__name__ + "("
+        if lines:
+            if len(lines) == 1 and not self._modules:
+                return main + lines[0] + ")"
+            main += "\n  " + "\n  ".join(lines) + "\n"
+        return main + ")"
+
+
+def _to_numpy(value: Any, key: str) -> np.ndarray:
+    if isinstance(value, Tensor):
+        return value.data
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
+        value = value.detach().cpu().numpy()
+    try:
+        return np.asarray(value)
+    except Exception as e:  # noqa: BLE001 - reported with the key it belongs to
+        raise TypeError(f"state_dict[{key!r}] is not array-like: {e}") from None
+
+
+class Sequential(Module):
+    """Modules called one after the other; ``Sequential(a, b)`` names them ``"0"``, ``"1"``
+    (or pass an ``OrderedDict`` of names)."""
+
+    def __init__(self, *modules: Module | Mapping[str, Module]) -> None:
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], Mapping):
+            for name, m in modules[0].items():
+                self.add_module(name, m)
+            return
+        for i, m in enumerate(modules):
+            if not isinstance(m, Module):
+                raise TypeError(f"Sequential argument {i} is a {type(m).__name__}, not a Module")
+            self.add_module(str(i), m)
+
+    def forward(self, x: Any) -> Any:
+        for m in self._modules.values():
+            x = m(x)
+        return x
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def __getitem__(self, index: int | slice) -> Any:
+        items = list(self._modules.items())
+        if isinstance(index, slice):
+            return Sequential(OrderedDict(items[index]))
+        n = len(items)
+        if not isinstance(index, int) or not -n <= index < n:
+            raise IndexError(f"index {index!r} is out of range for a Sequential of length {n}")
+        return items[index][1]
+
+    def append(self, module: Module) -> Sequential:
+        self.add_module(str(len(self)), module)
+        return self
+
+
+def save(obj: Module | Mapping[str, Any], path: str | os.PathLike[str]) -> str:
+    """Write a module's state dict (or a dict of arrays) to ``path`` as ``.npz``.
+
+    The file is written next to the target under a temporary name and moved into place
+    with ``os.replace``: the previous checkpoint survives any failure mid-write."""
+    state = obj.state_dict() if isinstance(obj, Module) else obj
+    arrays = {str(k): _to_numpy(v, str(k)) for k, v in state.items()}
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+    try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def load(path: str | os.PathLike[str]) -> OrderedDict[str, np.ndarray]:
+    """Read a ``.npz`` checkpoint written by ``save`` into an ordered dict of arrays."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"checkpoint {path!r} does not exist")
+    try:
+        npz = np.load(path, allow_pickle=False)
+        if not isinstance(npz, np.lib.npyio.NpzFile):
+            raise ValueError("it holds a single array, not named arrays")
+        with npz:
+            return OrderedDict((k, npz[k]) for k in npz.files)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as e:
+        raise ValueError(
+            f"{path!r} is not a readable .npz checkpoint (truncated or another format?): {e}"
+        ) from None
