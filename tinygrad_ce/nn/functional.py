@@ -332,7 +332,7 @@ def _check_targets(input: Any, target: Any, weight: Any, ignore_index: Any, redu
     t = td.astype(np.int64, copy=False)
     if one_d:
         if t.shape not in ((), (1,)):
-            raise RuntimeError(
+            raise ValueError(
                 f"{fn}: target has shape {t.shape}; for an input of shape {x.shape} "
                 "(one sample, C classes) expected a 0-d class index"
             )
@@ -359,6 +359,11 @@ def _check_targets(input: Any, target: Any, weight: Any, ignore_index: Any, redu
     t = np.where(mask, t, 0)
     xd = x.data.reshape(1, C) if one_d else x.data
     return _Targets(x, xd, one_d, C, eps, reduction, w, t=t, mask=mask)
+
+
+def _own_shape(arr: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    # a fresh array, not a view: the engine would copy a view before storing it in .grad
+    return arr if arr.shape == shape else arr.reshape(shape).copy()
 
 
 def _index_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -540,9 +545,9 @@ def cross_entropy(input: ArrayOrTensor, target: ArrayOrTensor | int,
         if state.enabled:  # create_graph: a differentiable gradient
             gx, gt = _grad_graph(a, x, g)
         else:
-            gx = Tensor(_grad_numpy(a, lse, g.data).reshape(x.shape)) \
+            gx = Tensor(_own_shape(_grad_numpy(a, lse, g.data), x.shape)) \
                 if x.requires_grad else None
-            gt = Tensor(_grad_target_numpy(a, lse, g.data).reshape(tt.shape)) \
+            gt = Tensor(_own_shape(_grad_target_numpy(a, lse, g.data), tt.shape)) \
                 if tt is not None and tt.requires_grad else None
         return (gx,) if tt is None else (gx, gt)
 
@@ -574,7 +579,7 @@ def cross_entropy_grad(input: ArrayOrTensor, target: ArrayOrTensor | int,
                 f"shape {loss_shape} (reduction={reduction!r})"
             )
     _, lse = _losses(a)
-    return _grad_numpy(a, lse, g).reshape(a.x.shape)
+    return _own_shape(_grad_numpy(a, lse, g), a.x.shape)
 
 
 # ----- the same loss from primitive ops ----------------------------------------------------
@@ -612,7 +617,7 @@ def cross_entropy_unfused(input: ArrayOrTensor, target: ArrayOrTensor | int,
     total = losses.sum()
     if a.reduction == "sum":
         return total
-    if a.mask is not None and not a.mask.any():
+    if not (a.mask.any() if a.mask is not None else losses.data.size):
         return total + dt.type(np.nan)  # nothing counted: 0 / 0 is nan, the gradient stays 0
     with np.errstate(divide="ignore", invalid="ignore"):
         return total / dt.type(a.denominator())
