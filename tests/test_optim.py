@@ -1,0 +1,216 @@
+"""Optimizers and schedules against torch.optim: the same weights and batches give the same
+loss trajectory over 200 steps, for every optimizer and option, float32 and float64."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import tinygrad_ce as tg
+from tinygrad_ce import data, nn, optim
+from tinygrad_ce.nn import functional as F
+
+TORCH_DTYPE = {np.float32: torch.float32, np.float64: torch.float64}
+# loss trajectories: float64 to ~1e-10, float32 to ~1e-5
+TRAJECTORY_TOL = {np.float32: dict(rtol=1e-5, atol=1e-5), np.float64: dict(rtol=1e-10, atol=1e-10)}
+
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    # tiny ops: torch's thread pool only adds waiting on a shared 2-core machine
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+CASES = [
+    ("SGD", dict(lr=0.1)),
+    ("SGD", dict(lr=0.05, momentum=0.9)),
+    ("SGD", dict(lr=0.05, momentum=0.9, dampening=0.5)),
+    ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True)),
+    ("SGD", dict(lr=0.05, momentum=0.8, weight_decay=0.01)),
+    ("SGD", dict(lr=0.2, weight_decay=0.01)),
+    ("Adam", dict(lr=0.01)),
+    ("Adam", dict(lr=0.02, weight_decay=0.01)),
+    ("Adam", dict(lr=0.01, amsgrad=True)),
+    ("Adam", dict(lr=0.005, betas=(0.8, 0.99), eps=1e-6)),
+    ("AdamW", dict(lr=0.01)),
+    ("AdamW", dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
+]
+
+
+def make_problem(dtype):
+    x, y = data.make_spirals(240, 3, seed=0, dtype=dtype)
+    loader = data.DataLoader(x, y, batch_size=32, shuffle=True, seed=1)
+    return loader
+
+
+def trajectories(name, options, dtype, steps=200, schedule=None):
+    torch.manual_seed(0)
+    theirs = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 16),
+                                 torch.nn.ReLU(), torch.nn.Linear(16, 3)).to(TORCH_DTYPE[dtype])
+    ours = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 16), nn.ReLU(),
+                         nn.Linear(16, 3)).to(dtype)
+    ours.load_state_dict(theirs.state_dict())
+    topt = getattr(torch.optim, name)(theirs.parameters(), foreach=False, **options)
+    oopt = getattr(optim, name)(ours.parameters(), **options)
+    tsched = osched = None
+    if schedule is not None:
+        cls, kw = schedule
+        tsched, osched = getattr(torch.optim.lr_scheduler, cls)(topt, **kw), \
+            getattr(optim, cls)(oopt, **kw)
+    loader = make_problem(dtype)
+    ours_loss, theirs_loss = [], []
+    while len(ours_loss) < steps:
+        for xb, yb in loader:
+            oopt.zero_grad()
+            loss = F.cross_entropy(ours(xb), yb)
+            loss.backward()
+            oopt.step()
+            ours_loss.append(loss.item())
+            topt.zero_grad()
+            tloss = torch.nn.functional.cross_entropy(theirs(torch.from_numpy(xb.data)),
+                                                      torch.from_numpy(yb.data))
+            tloss.backward()
+            topt.step()
+            theirs_loss.append(tloss.item())
+            if len(ours_loss) == steps:
+                break
+        if osched is not None:
+            osched.step()
+            tsched.step()
+            assert oopt.param_groups[0]["lr"] == pytest.approx(topt.param_groups[0]["lr"],
+                                                               rel=1e-15)
+    return ours, theirs, np.array(ours_loss), np.array(theirs_loss)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name,options", CASES, ids=[f"{n}-{o}" for n, o in CASES])
+def test_200_steps_follow_torchs_loss_trajectory(name, options, dtype):
+    ours, theirs, lo, lt = trajectories(name, options, dtype)
+    assert lo[-10:].mean() < lo[:10].mean()  # it trains
+    np.testing.assert_allclose(lo, lt, **TRAJECTORY_TOL[dtype], err_msg=f"{name} {options}")
+    for (k, p), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
+        assert p.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(p.data, tp.detach().numpy(), **TRAJECTORY_TOL[dtype],
+                                   err_msg=f"final {k}")
+
+
+@pytest.mark.parametrize("schedule", [("StepLR", dict(step_size=3, gamma=0.5)),
+                                      ("CosineAnnealingLR", dict(T_max=4, eta_min=0.001))])
+@pytest.mark.parametrize("name,options", [("SGD", dict(lr=0.1, momentum=0.9)),
+                                          ("Adam", dict(lr=0.02))])
+def test_schedules_follow_torch(schedule, name, options):
+    # 200 steps of 8 batches: 25 epochs, through several cosine periods and StepLR drops
+    _, _, lo, lt = trajectories(name, options, np.float64, schedule=schedule)
+    np.testing.assert_allclose(lo, lt, **TRAJECTORY_TOL[np.float64])
+
+
+@pytest.mark.parametrize("cls,kw", [("StepLR", dict(step_size=2, gamma=0.3)),
+                                    ("CosineAnnealingLR", dict(T_max=5)),
+                                    ("CosineAnnealingLR", dict(T_max=3, eta_min=0.01))])
+def test_schedule_learning_rates_match_torch_for_many_epochs(cls, kw):
+    ours = optim.SGD([tg.zeros(1, requires_grad=True)], lr=0.1)
+    theirs = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    so, st = getattr(optim, cls)(ours, **kw), getattr(torch.optim.lr_scheduler, cls)(theirs, **kw)
+    for _ in range(30):
+        assert so.get_last_lr() == pytest.approx(st.get_last_lr(), rel=1e-14, abs=1e-16)
+        ours.step()
+        theirs.step()
+        so.step()
+        st.step()
+
+
+def test_zero_grad_and_parameters_without_gradient():
+    a, b = tg.ones(3, requires_grad=True), tg.ones(2, requires_grad=True)
+    opt = optim.Adam([a, b], lr=0.1)
+    (a * 2).sum().backward()
+    opt.step()
+    assert not np.allclose(a.data, 1) and np.all(b.data == 1) and b not in opt.state
+    opt.zero_grad(set_to_none=False)
+    assert np.all(a.grad.data == 0) and b.grad is None
+    opt.zero_grad()
+    assert a.grad is None
+
+
+def test_param_groups_have_their_own_options():
+    a, b = tg.ones(2, requires_grad=True), tg.ones(2, requires_grad=True)
+    ta, tb = torch.ones(2, requires_grad=True), torch.ones(2, requires_grad=True)
+    ours = optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1, momentum=0.5)
+    theirs = torch.optim.SGD([{"params": [ta]}, {"params": [tb], "lr": 0.5}], lr=0.1,
+                             momentum=0.5)
+    for _ in range(3):
+        for opt, x, y in ((ours, a, b), (theirs, ta, tb)):
+            opt.zero_grad()
+            ((x * x).sum() + (y * y * y).sum()).backward()
+            opt.step()
+    np.testing.assert_allclose(a.data, ta.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(b.data, tb.detach().numpy(), rtol=1e-6)
+    assert [g["lr"] for g in ours.param_groups] == [0.1, 0.5]
+
+
+@pytest.mark.parametrize("name,kw", [
+    ("SGD", dict(lr=-1.0)), ("SGD", dict(lr=0.1, momentum=-0.5)),
+    ("SGD", dict(lr=0.1, nesterov=True)), ("SGD", dict(lr=0.1, weight_decay=-1.0)),
+    ("Adam", dict(lr=0.1, betas=(1.0, 0.9))), ("Adam", dict(lr=0.1, betas=(0.9, -0.1))),
+    ("Adam", dict(lr=0.1, eps=-1.0)), ("AdamW", dict(lr=-0.1)),
+])
+def test_bad_hyperparameters_raise_torchs_error(name, kw):
+    with pytest.raises(ValueError) as theirs:
+        getattr(torch.optim, name)([torch.zeros(1, requires_grad=True)], **kw)
+    with pytest.raises(ValueError) as ours:
+        getattr(optim, name)([tg.zeros(1, requires_grad=True)], **kw)
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_bad_params_are_refused():
+    with pytest.raises(ValueError, match="empty parameter list"):
+        optim.SGD([], lr=0.1)
+    with pytest.raises(TypeError, match="iterable of Tensors"):
+        optim.SGD(tg.ones(1, requires_grad=True), lr=0.1)
+    with pytest.raises(TypeError, match="params\\[1\\] is a int"):
+        optim.SGD([tg.ones(1, requires_grad=True), 3], lr=0.1)
+    x = tg.ones(1, requires_grad=True)
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        optim.SGD([x, x], lr=0.1)
+    with pytest.raises(ValueError, match="non-leaf"):
+        optim.SGD([x * 2], lr=0.1)
+
+
+def test_a_step_replaces_arrays_and_an_old_graph_refuses_to_backward():
+    layer = nn.Linear(3, 2)
+    x = tg.randn(4, 3, requires_grad=True)
+    loss = layer(x).sum()
+    recorded = [n for n in tg.autograd.topological_order([loss]) if n.op == "permute"][0]
+    before = recorded.data.copy()
+    old_weight = layer.weight.data
+    loss.backward(retain_graph=True)
+    optim.SGD(layer.parameters(), lr=0.5).step()
+    assert layer.weight.data is not old_weight
+    np.testing.assert_array_equal(recorded.data, before)  # the recorded W.T kept its values
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+    # torch refuses the same backward (it saved the weight for the input's gradient)
+    t_layer = torch.nn.Linear(3, 2)
+    t_loss = t_layer(torch.randn(4, 3, requires_grad=True)).sum()
+    t_loss.backward(retain_graph=True)
+    torch.optim.SGD(t_layer.parameters(), lr=0.5).step()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        t_loss.backward()
+
+
+def test_step_with_closure_returns_the_loss():
+    w = tg.tensor([1.0, -2.0], requires_grad=True)
+    opt = optim.SGD([w], lr=0.1)
+
+    def closure():
+        opt.zero_grad()
+        loss = (w * w).sum()
+        loss.backward()
+        return loss
+
+    assert opt.step(closure).item() == pytest.approx(5.0)
+    np.testing.assert_allclose(w.data, [0.8, -1.6], rtol=1e-6)
