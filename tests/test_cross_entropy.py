@@ -116,13 +116,17 @@ def test_matrix(cell: Cell) -> None:
     up = cell.upstream(tuple(loss_t.shape))
     grads_t = torch.autograd.grad(loss_t, tt, torch.tensor(up))
 
-    # the fused op's default backward (the numpy fast path, no create_graph)
+    # the fused op's default backward (the numpy fast path, no create_graph): the first
+    # turns the forward's buffer into the gradient, a second one recomputes it
     oo = [tg.Tensor(a, requires_grad=True) for a in cell.arrays]
     loss_o = cell.our_fn(F.cross_entropy)(*oo)
-    loss_o.backward(tg.Tensor(up))
+    loss_o.backward(tg.Tensor(up), retain_graph=True)
     for i, (o, g) in enumerate(zip(oo, grads_t)):
         assert o.grad is not None and o.grad.dtype == np.dtype(cell.dtype)
         assert_close(o.grad, g, cell.dtype, f"fused backward, input {i}")
+    loss_o.backward(tg.Tensor(up))
+    for i, (o, g) in enumerate(zip(oo, grads_t)):
+        assert_close(o.grad, 2 * g, cell.dtype, f"fused second backward, input {i}")
 
     # the plain numpy gradient, with arrays in and an array out
     g_np = F.cross_entropy_grad(cell.x, cell.target, weight=cell.weight, grad_output=up,

@@ -69,12 +69,19 @@ def _axis(dim: int, ndim: int) -> int:
 def _shift(x: np.ndarray, axis: int) -> np.ndarray:
     """The row maximum used to shift before exp, with keepdims; 0 where it is not finite
     (an all -inf row, or no classes at all) so the shift itself never makes a nan."""
+    return _row_max(x, axis)[0]
+
+
+def _row_max(x: np.ndarray, axis: int) -> tuple[np.ndarray, bool]:
+    """``_shift`` and whether every row had a finite maximum: then each shifted row holds an
+    exact 0, so sum(exp) >= 1 and its log is finite."""
     if x.shape[axis] == 0:
-        return np.zeros(x.shape[:axis] + (1,) + x.shape[axis + 1:], dtype=x.dtype)
-    m = np.max(x, axis=axis, keepdims=True)
-    if not np.isfinite(m).all():
-        m = np.where(np.isfinite(m), m, 0).astype(x.dtype)
-    return m
+        return np.zeros(x.shape[:axis] + (1,) + x.shape[axis + 1:], dtype=x.dtype), False
+    m = x.max(axis=axis, keepdims=True)
+    finite = np.isfinite(m)
+    if not finite.all():
+        return np.where(finite, m, 0).astype(x.dtype), False
+    return m, True
 
 
 def _log_sum_exp(x: np.ndarray, axis: int) -> np.ndarray:
@@ -189,6 +196,7 @@ class _Targets:
     # class indices
     t: np.ndarray | None = None  # (R) int64, 0 where ignored
     mask: np.ndarray | None = None  # (R) bool, False where ignored
+    all_counted: bool = True  # no row is ignored
     # probability targets
     target: Tensor | None = None  # the target Tensor (parent of the fused node)
     td: np.ndarray | None = None  # its data, canonical layout
@@ -196,6 +204,11 @@ class _Targets:
     @property
     def rows(self) -> tuple[int, ...]:
         return self.xd.shape[:1] + self.xd.shape[2:]
+
+    @property
+    def plain(self) -> bool:
+        """Class indices, every row counted, no weight, no smoothing: q is one-hot, Q = 1."""
+        return self.t is not None and self.all_counted and self.w is None and not self.eps
 
     def wb(self) -> np.ndarray | None:
         """Weights broadcastable against the canonical input: (C, 1, ..., 1)."""
@@ -212,8 +225,8 @@ class _Targets:
     def denominator(self) -> float:
         """What ``reduction='mean'`` divides by: sum of weight[target_i] over counted rows
         (their count without weights); with probability targets, the number of rows."""
-        if self.t is None:
-            return float(np.prod(self.rows))
+        if self.t is None or (self.w is None and self.all_counted):
+            return float(self.xd.size // self.C) if self.C else float(np.prod(self.rows))
         if self.w is None:
             return float(np.count_nonzero(self.mask))
         return float(self.w_t().sum(dtype=np.float64))
@@ -349,16 +362,19 @@ def _check_targets(input: Any, target: Any, weight: Any, ignore_index: Any, redu
             f"target of shape {t.shape} does not match input of shape {x.shape}"
         )
     mask = t != ignore_index
-    counted = t[mask]
-    bad = counted[(counted < 0) | (counted >= C)]
-    if bad.size:
+    all_counted = bool(mask.all())
+    counted = t if all_counted else t[mask]
+    if counted.size and (counted.min() < 0 or counted.max() >= C):
+        bad = counted[(counted < 0) | (counted >= C)]
         raise IndexError(
             f"{fn}: Target {int(bad[0])} is out of bounds: target values must be in "
             f"[0, {C}) or equal ignore_index={ignore_index}"
         )
-    t = np.where(mask, t, 0)
+    if not all_counted:
+        t = np.where(mask, t, 0)
     xd = x.data.reshape(1, C) if one_d else x.data
-    return _Targets(x, xd, one_d, C, eps, reduction, w, t=t, mask=mask)
+    return _Targets(x, xd, one_d, C, eps, reduction, w, t=t, mask=mask,
+                    all_counted=all_counted)
 
 
 def _own_shape(arr: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -377,70 +393,86 @@ def _at_target(a: np.ndarray, t: np.ndarray) -> np.ndarray:
     return np.take_along_axis(a, t[:, None], axis=1)[:, 0]
 
 
-def _sub_at_target(a: np.ndarray, t: np.ndarray, v: np.ndarray) -> None:
+def _sub_at_target(a: np.ndarray, t: np.ndarray, v: Any) -> None:
     """a[i, t_i] -= v_i in place (each row has exactly one target: no repeats)."""
     if a.ndim == 2:
         a[np.arange(a.shape[0]), t] -= v
         return
     idx = t[:, None]
-    np.put_along_axis(a, idx, np.take_along_axis(a, idx, axis=1) - v[:, None], axis=1)
+    np.put_along_axis(a, idx, np.take_along_axis(a, idx, axis=1) - _col(v), axis=1)
 
 
-def _row_factor(a: _Targets) -> np.ndarray:
+def _col(v: Any) -> Any:
+    """A per-row value (R) as a column against (N, C, d...); a scalar stays a scalar."""
+    return v if np.ndim(v) == 0 else v.reshape(v.shape[:1] + (1,) + v.shape[1:])
+
+
+def _row_factor(a: _Targets) -> Any:
     """c_i with s_i = g_i c_i: 1 per counted row (0 where ignored), divided by the
-    denominator for 'mean'. Ignored rows get an exact 0, never 0 * inf = nan."""
+    denominator for 'mean'. Ignored rows get an exact 0, never 0 * inf = nan. A scalar
+    when every row counts."""
     dt = a.xd.dtype
-    counted = np.ones(a.rows, dtype=bool) if a.mask is None else a.mask
-    if a.reduction != "mean":
-        return counted.astype(dt)
-    with np.errstate(divide="ignore"):
-        inv = dt.type(1) / dt.type(a.denominator())
-    return np.where(counted, inv, dt.type(0)).astype(dt)
+    if a.reduction == "mean":
+        d = a.denominator()
+        inv = dt.type(1 / d) if d else dt.type(np.inf)
+    else:
+        inv = dt.type(1)
+    if a.all_counted:
+        return inv
+    return np.where(a.mask, inv, dt.type(0))
 
 
-def _per_row_scale(a: _Targets, g: np.ndarray) -> np.ndarray:
+def _per_row_scale(a: _Targets, g: np.ndarray) -> Any:
     """s_i: how much row i's loss counts: the upstream gradient (per row for 'none')
-    times the row factor."""
-    dt = a.xd.dtype
-    g = np.asarray(g, dtype=dt).reshape(a.rows if a.reduction == "none" else ())
+    times the row factor; a scalar when that is the same for every row."""
+    g = np.asarray(g, dtype=a.xd.dtype)
+    g = g.reshape(a.rows) if a.reduction == "none" else g.reshape(())[()]
     return g * _row_factor(a)
 
 
 # ----- the fused loss: forward -----------------------------------------------------------
-def _losses(a: _Targets) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row losses l_i = sum_c q_ic (lse_i - x_ic) and lse_i = log sum_c e^(x_ic).
+Saved = list[tuple[np.ndarray, np.ndarray]]
 
-    With z = x - max: lse_i - x_ic = log s_i - z_ic, where s_i = sum_c e^(z_ic). One scratch
-    array (z, then e^z in place); nothing of size (N, C) survives the call."""
+
+def _forward(a: _Targets) -> tuple[np.ndarray, np.ndarray, Saved]:
+    """Per-row losses l_i = sum_c q_ic (lse_i - x_ic), lse_i = log sum_c e^(x_ic), and the
+    forward's one (N, C) array for the backward to reuse.
+
+    With z = x - max and S_i = sum_c e^(z_ic): lse_i - x_ic = log S_i - z_ic. One array
+    holds z, then e^z in place; it is kept (with S) because e^z / S is softmax(x), the
+    start of the gradient."""
     xd, dt = a.xd, a.xd.dtype
-    m = _shift(xd, 1)
-    z = np.subtract(xd, m)
+    m, finite = _row_max(xd, 1)
+    e = np.subtract(xd, m)
     if a.t is not None:
-        zt = _at_target(z, a.t)  # z_{i, t_i}
-        zw = None
+        zt = _at_target(e, a.t)  # z_{i, t_i}
         if a.eps:  # sum_c w_c z_ic for the smoothing term
-            zw = z.sum(axis=1) if a.w is None else np.tensordot(z, a.w, axes=([1], [0]))
+            zw = e.sum(axis=1) if a.w is None else np.tensordot(e, a.w, axes=([1], [0]))
     else:
         q = a.q()
-        qz = np.einsum("nc...,nc...->n...", q, z)
+        qz = np.einsum("nc...,nc...->n...", q, e)  # sum_c q_ic z_ic
         big_q = q.sum(axis=1)
         del q
-    np.exp(z, out=z)
-    log_s = z.sum(axis=1)
-    del z
-    with np.errstate(divide="ignore"):
-        np.log(log_s, out=log_s)
+    np.exp(e, out=e)
+    big_s = e.sum(axis=1)
+    if finite:
+        log_s = np.log(big_s)
+    else:
+        with np.errstate(divide="ignore"):
+            log_s = np.log(big_s)
     lse = log_s + m[:, 0]
-    if a.t is not None:
-        w_t = a.w_t()
-        losses = (log_s - zt) * (w_t * dt.type(1 - a.eps))
+    if a.plain:
+        losses = log_s - zt
+    elif a.t is not None:
+        losses = (log_s - zt) * (a.w_t() * dt.type(1 - a.eps))
         if a.eps:
             w_sum = dt.type(a.C if a.w is None else a.w.sum())
-            losses += np.where(a.mask, (w_sum * log_s - zw) * dt.type(a.eps / a.C), 0)
+            smooth = (w_sum * log_s - zw) * dt.type(a.eps / a.C)
+            losses += smooth if a.all_counted else np.where(a.mask, smooth, 0)
     else:
         with np.errstate(invalid="ignore"):
             losses = big_q * log_s - qz
-    return losses.astype(dt, copy=False), lse.astype(dt, copy=False)
+    return losses.astype(dt, copy=False), lse.astype(dt, copy=False), [(e, big_s)]
 
 
 def _reduce(a: _Targets, losses: np.ndarray) -> np.ndarray:
@@ -448,27 +480,44 @@ def _reduce(a: _Targets, losses: np.ndarray) -> np.ndarray:
     if a.reduction == "none":
         return losses.reshape(()) if a.one_d else losses
     total = losses.sum(dtype=dt)
-    if a.reduction == "sum":
-        return np.asarray(total, dtype=dt)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.asarray(total / dt.type(a.denominator()), dtype=dt)
+    if a.reduction == "mean":
+        d = a.denominator()  # 0 when nothing counts: 0 / 0 is nan, as in torch
+        total = total / dt.type(d) if d else dt.type(np.nan)
+    return np.asarray(total, dtype=dt)
 
 
 # ----- the fused loss: backward ----------------------------------------------------------
-def _grad_numpy(a: _Targets, lse: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """d(loss)/dx = s_i (Q_i p_ic - q_ic), p = softmax(x), built in one array in place."""
+def _grad_numpy(a: _Targets, lse: np.ndarray, g: np.ndarray, saved: Saved | None = None,
+                ) -> np.ndarray:
+    """d(loss)/dx = s_i (Q_i p_ic - q_ic), p = softmax(x), built in one array in place.
+
+    ``saved`` holds the forward's e^z and S (p = e^z / S): the first backward turns that
+    array into the gradient; a later one (``retain_graph=True``) recomputes p = e^(x - lse)."""
     dt = a.xd.dtype
     s = _per_row_scale(a, g)
-    p = np.subtract(a.xd, lse[:, None])
-    np.exp(p, out=p)  # p = e^(x - lse) = softmax(x)
-    p *= (s * a.mass())[:, None]  # s_i Q_i p_ic
-    if a.t is not None:
-        if a.eps:  # the smoothing part of q: (eps / C) w_c on every counted row
-            col = (s * dt.type(a.eps / a.C))[:, None]
-            p -= col if a.w is None else col * a.wb()
-        _sub_at_target(p, a.t, s * a.w_t() * dt.type(1 - a.eps))  # the one-hot part of q
+    if a.plain:
+        mass = 1
+    elif a.t is not None:
+        mass = a.mass()
     else:
-        p -= s[:, None] * a.q()
+        q = a.q()
+        mass = q.sum(axis=1)
+    if saved:
+        p, big_s = saved.pop()
+        coef = s * mass / big_s  # p = e^z / S
+    else:
+        p = np.subtract(a.xd, _col(lse))
+        np.exp(p, out=p)  # p = e^(x - lse) = softmax(x)
+        coef = s * mass
+    p *= _col(coef)  # s_i Q_i p_ic
+    if a.t is None:
+        p -= _col(s) * q
+        return p
+    if a.eps:  # the smoothing part of q: (eps / C) w_c on every counted row
+        smooth = _col(s * dt.type(a.eps / a.C))
+        p -= smooth if a.w is None else smooth * a.wb()
+    one_hot_part = s if a.plain else s * a.w_t() * dt.type(1 - a.eps)
+    _sub_at_target(p, a.t, one_hot_part)  # the one-hot part of q
     return p
 
 
@@ -476,8 +525,8 @@ def _grad_target_numpy(a: _Targets, lse: np.ndarray, g: np.ndarray) -> np.ndarra
     """d(loss)/dt_ic = -s_i (1 - eps) w_c log p_ic (probability targets)."""
     dt = a.xd.dtype
     s = _per_row_scale(a, g)
-    log_p = np.subtract(a.xd, lse[:, None])
-    log_p *= (s * dt.type(-(1 - a.eps)))[:, None]
+    log_p = np.subtract(a.xd, _col(lse))
+    log_p *= _col(s * dt.type(-(1 - a.eps)))
     if a.w is not None:
         log_p *= a.wb()
     return log_p
@@ -489,7 +538,8 @@ def _grad_graph(a: _Targets, x: Tensor, g: Tensor) -> tuple[Tensor, Tensor | Non
     dt = a.xd.dtype
     rows = a.rows
     xc = x.reshape(a.xd.shape) if a.one_d else x
-    s = (g.reshape(rows) if a.reduction == "none" else g.reshape(())) * _row_factor(a)
+    factor = np.broadcast_to(_row_factor(a), rows)
+    s = (g.reshape(rows) if a.reduction == "none" else g.reshape(())) * factor
     p = softmax(xc, 1)
     if a.t is not None:
         q = np.zeros(a.xd.shape, dtype=dt)
@@ -535,7 +585,7 @@ def cross_entropy(input: ArrayOrTensor, target: ArrayOrTensor | int,
     """
     a = _check_targets(input, target, weight, ignore_index, reduction, label_smoothing,
                        "cross_entropy")
-    losses, lse = _losses(a)
+    losses, lse, saved = _forward(a)
     out = _reduce(a, losses)
     x, tt = a.x, a.target
     parents = (x,) if tt is None else (x, tt)
@@ -545,7 +595,7 @@ def cross_entropy(input: ArrayOrTensor, target: ArrayOrTensor | int,
         if state.enabled:  # create_graph: a differentiable gradient
             gx, gt = _grad_graph(a, x, g)
         else:
-            gx = Tensor(_own_shape(_grad_numpy(a, lse, g.data), x.shape)) \
+            gx = Tensor(_own_shape(_grad_numpy(a, lse, g.data, saved), x.shape)) \
                 if x.requires_grad else None
             gt = Tensor(_own_shape(_grad_target_numpy(a, lse, g.data), tt.shape)) \
                 if tt is not None and tt.requires_grad else None
@@ -578,8 +628,8 @@ def cross_entropy_grad(input: ArrayOrTensor, target: ArrayOrTensor | int,
                 f"cross_entropy_grad: grad_output has shape {g.shape}; expected the loss's "
                 f"shape {loss_shape} (reduction={reduction!r})"
             )
-    _, lse = _losses(a)
-    return _own_shape(_grad_numpy(a, lse, g), a.x.shape)
+    _, lse, saved = _forward(a)
+    return _own_shape(_grad_numpy(a, lse, g, saved), a.x.shape)
 
 
 # ----- the same loss from primitive ops ----------------------------------------------------
