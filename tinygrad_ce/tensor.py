@@ -102,6 +102,8 @@ def _pick(dim: Any, axis: Any, keepdim: bool, keepdims: bool | None) -> tuple[An
         if dim is not None:
             raise TypeError("pass dim or axis, not both")
         dim = axis
+    elif isinstance(dim, (tuple, list)) and not dim:
+        dim = None  # torch's dim=() reduces every dimension (numpy's axis=() reduces none)
     return dim, keepdim if keepdims is None else keepdims
 
 
@@ -616,16 +618,25 @@ class Tensor:
     def std(self, dim: Any = None, keepdim: bool = False, *, correction: int = 1,
             unbiased: bool | None = None, axis: Any = None,
             keepdims: bool | None = None) -> Tensor:
-        return self.var(dim, keepdim, correction=correction, unbiased=unbiased, axis=axis,
-                        keepdims=keepdims).sqrt()
+        # sqrt(var); d/dvar = 1 / (2 std), taken as 0 where std == 0 (a constant input: no
+        # direction is preferred), as torch does, instead of inf * 0 = nan
+        v = self.var(dim, keepdim, correction=correction, unbiased=unbiased, axis=axis,
+                     keepdims=keepdims)
+        zero = v.data == 0
+        return _make(np.sqrt(v.data), (v,), "sqrt", lambda g, out: (
+            where(zero, 0.0, g / (out * 2 + zero.astype(out.dtype))),))
 
     def _extreme(self, dim: Any, keepdim: bool, largest: bool, op: str) -> Tensor:
         # the gradient is shared evenly between tied extremes, as torch's amax/amin do
         axes = _dims(dim, self.ndim)
         if self.data.size == 0:
-            raise RuntimeError(
-                f"{op}(): Expected reduction dim to be specified for input.numel() == 0"
-            )
+            if dim is None:
+                raise RuntimeError(
+                    f"{op}(): Expected reduction dim to be specified for input.numel() == 0"
+                )
+            for a in axes:
+                if self.shape[a] == 0:
+                    raise IndexError(f"{op}(): Expected reduction dim {a} to have non-zero size")
         shape, kshape = self.shape, _kept_shape(self.shape, axes)
         reduce = np.max if largest else np.min
         kept = reduce(self.data, axis=axes, keepdims=True)
@@ -653,6 +664,8 @@ class Tensor:
         (axis,) = _dims(dim, self.ndim) or (0,)
         if self.ndim == 0:
             return MaxResult(self.clone(), Tensor(np.array(0)))
+        if self.shape[axis] == 0:
+            raise IndexError(f"{op}(): Expected reduction dim {axis} to have non-zero size")
         idx = (np.argmax if largest else np.argmin)(self.data, axis=axis, keepdims=True)
         shape = self.shape
         kshape = _kept_shape(shape, (axis,))
@@ -857,11 +870,18 @@ class Tensor:
 
     # ----- conveniences ---------------------------------------------------------------
     def softmax(self, dim: int = -1) -> Tensor:
-        e = (self - self.detach().amax(dim, keepdim=True)).exp()
+        # max-shifted; an empty tensor has nothing to shift (and amax of nothing is an error)
+        e = (self - self.detach().amax(dim, keepdim=True) if self.data.size else self).exp()
         return e / e.sum(dim, keepdim=True)
 
     def log_softmax(self, dim: int = -1) -> Tensor:
-        return self - self.logsumexp(dim, keepdim=True)
+        # (x - m) - log sum e^(x - m), m = max (a constant): never x - logsumexp(x), which
+        # cancels catastrophically when |x| is large (4096 - 4096.6934 in float32)
+        z = self
+        if self.data.size:
+            m = self.data.max(axis=_dims(dim, self.ndim), keepdims=True)
+            z = self - np.where(np.isfinite(m), m, 0).astype(self.dtype, copy=False)
+        return z - z.logsumexp(dim, keepdim=True)
 
 
 # ----- construction helpers (fast paths used by every op) --------------------------------

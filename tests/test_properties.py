@@ -1,0 +1,531 @@
+"""Property-based tests against torch: random programs, random cross-entropy configurations,
+random small MLPs and optimizers.
+
+Hypothesis draws the cases; torch (same inputs, same dtype) is the oracle. Each property
+compares the forward value, the gradient of every input under a non-uniform upstream
+gradient, and (for programs and losses) a second derivative: the Hessian-vector product
+d/dx sum(v * grad) for a random v.
+
+Tolerances, per dtype (``TOL``): a value ``a`` matches torch's ``b`` when
+
+    |a - b| <= atol * scale + rtol * |b|,   scale = max(1, max |b|)   (over the whole array)
+
+so the absolute part is relative to the largest entry of torch's result: sums, matmuls and
+log-sum-exps are rounded in a different order by numpy and by torch, which costs a few ulps
+of the largest term, not of each entry. nan and inf must appear in the same places.
+
+The number of examples comes from the hypothesis profile (``tests/conftest.py``): the
+default one is small and deterministic; ``--hypothesis-profile=thorough`` runs many more.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from hypothesis import assume, given, note, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tinygrad_ce as tg
+import tinygrad_ce.nn.functional as F
+from tinygrad_ce import optim
+
+TOL: dict[Any, dict[str, float]] = {
+    np.float32: dict(rtol=2e-4, atol=2e-5),
+    np.float64: dict(rtol=1e-9, atol=1e-11),
+}
+#: MLP trajectories compound rounding over several steps (Adam divides by sqrt(v) + eps)
+TRAJECTORY_TOL: dict[Any, dict[str, float]] = {
+    np.float32: dict(rtol=1e-3, atol=1e-4),
+    np.float64: dict(rtol=1e-8, atol=1e-10),
+}
+
+EXAMPLES = settings().max_examples  # the loaded profile's count; slow properties use a share
+
+
+def _share(fraction: float) -> settings:
+    return settings(max_examples=max(3, int(EXAMPLES * fraction)))
+
+
+# ----- comparison ------------------------------------------------------------------------
+def _numpy(t: torch.Tensor) -> np.ndarray:
+    # torch returns some structurally zero second derivatives (abs, sign) as "zero tensors"
+    # with no storage; .numpy() on one crashes the process, so materialise it first
+    if torch._is_zerotensor(t):
+        return np.zeros(tuple(t.shape), dtype=str(t.dtype).removeprefix("torch."))
+    return t.detach().numpy(force=True)
+
+
+def close(ours: Any, theirs: Any, dtype: Any, what: str,
+          tol: dict[Any, dict[str, float]] = TOL) -> None:
+    a = np.asarray(ours.data if isinstance(ours, tg.Tensor) else ours)
+    b = _numpy(theirs) if isinstance(theirs, torch.Tensor) else np.asarray(theirs)
+    assert a.shape == b.shape, f"{what}: shape {a.shape} != torch's {b.shape}"
+    t = tol[np.dtype(dtype).type]
+    finite = b[np.isfinite(b)]
+    scale = max(1.0, float(np.abs(finite).max())) if finite.size else 1.0
+    np.testing.assert_allclose(a.astype(np.float64), b.astype(np.float64), rtol=t["rtol"],
+                               atol=t["atol"] * scale, equal_nan=True, err_msg=what)
+
+
+def against_torch(torch_fn: Callable[..., Any], our_fn: Callable[..., Any],
+                  arrays: Sequence[np.ndarray], dtype: Any, double: bool = True,
+                  what: str = "") -> None:
+    """Forward, gradients (upstream ``u``) and the Hessian-vector product, ours vs torch."""
+    tt = [torch.tensor(a, requires_grad=True) for a in arrays]
+    oo = [tg.Tensor(a, requires_grad=True) for a in arrays]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's degrees-of-freedom warning for var
+        out_t = torch_fn(*tt)
+    with np.errstate(all="ignore"):
+        out_o = our_fn(*oo)
+    assert out_o.dtype == np.dtype(dtype), f"{what}: dtype {out_o.dtype}, expected {dtype}"
+    close(out_o, out_t, dtype, f"{what}: forward")
+    rng = np.random.default_rng(1)
+    up = (rng.standard_normal(tuple(out_t.shape)) + 1.5).astype(dtype)
+    gt = torch.autograd.grad(out_t, tt, torch.tensor(up), create_graph=double, allow_unused=True)
+    with np.errstate(all="ignore"):
+        go = tg.autograd.grad(out_o, oo, tg.Tensor(up), create_graph=double, allow_unused=True)
+    for i, (a, b, x) in enumerate(zip(go, gt, arrays)):
+        a_ = np.zeros(x.shape, dtype) if a is None else a
+        b_ = np.zeros(x.shape, dtype) if b is None else b
+        if a is not None:
+            assert a.dtype == np.dtype(dtype), f"{what}: grad {i} has dtype {a.dtype}"
+        close(a_, b_, dtype, f"{what}: gradient of input {i}")
+    if not double:
+        return
+    vs = [rng.standard_normal(x.shape).astype(dtype) for x in arrays]
+    st_ = sum((g * torch.tensor(v)).sum() for g, v in zip(gt, vs) if g is not None)
+    with np.errstate(all="ignore"):
+        so = sum((g * tg.Tensor(v)).sum() for g, v in zip(go, vs) if g is not None)
+        hvp_o = (tg.autograd.grad(so, oo, allow_unused=True)
+                 if isinstance(so, tg.Tensor) and so.requires_grad else [None] * len(oo))
+    hvp_t = (torch.autograd.grad(st_, tt, allow_unused=True)
+             if isinstance(st_, torch.Tensor) and st_.requires_grad else [None] * len(tt))
+    for i, (a, b, x) in enumerate(zip(hvp_o, hvp_t, arrays)):
+        a_ = np.zeros(x.shape, dtype) if a is None else a
+        b_ = np.zeros(x.shape, dtype) if b is None else b
+        close(a_, b_, dtype, f"{what}: second derivative of input {i}")
+
+
+# ----- random programs ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Step:
+    """One op of a program; ``args`` are the drawn parameters (dims, shapes, indices)."""
+
+    op: str
+    args: tuple[Any, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"{self.op}{self.args!r}"
+
+
+def _reduce(name: str) -> Callable[..., Any]:
+    def apply(lib: Any, v: Any, leaves: Any, dim: Any, keepdim: bool) -> Any:
+        if dim is None:
+            return getattr(v, name)()
+        return getattr(v, name)(dim=dim, keepdim=keepdim)
+    return apply
+
+
+def _select(name: str) -> Callable[..., Any]:
+    return lambda lib, v, leaves, dim, keepdim: getattr(v, name)(dim, keepdim=keepdim).values
+
+
+def _unary(name: str) -> Callable[..., Any]:
+    return lambda lib, v, leaves: getattr(v, name)()
+
+
+# every op, written once for both libraries: ``lib`` is torch or tinygrad_ce, ``leaves`` an
+# iterator over the program's further inputs (binary ops take the next one)
+APPLY: dict[str, Callable[..., Any]] = {
+    "neg": lambda lib, v, leaves: -v,
+    **{name: _unary(name) for name in ("exp", "tanh", "sigmoid", "relu", "abs")},
+    "square": lambda lib, v, leaves: v * v,
+    "log": lambda lib, v, leaves: (v.abs() + 0.5).log(),
+    "sqrt": lambda lib, v, leaves: (v * v + 0.25).sqrt(),
+    "clamp": lambda lib, v, leaves, lo, hi: v.clamp(lo, hi),
+    "affine": lambda lib, v, leaves, a, b: a * v + b,
+    "add": lambda lib, v, leaves: v + next(leaves),
+    "sub": lambda lib, v, leaves: v - next(leaves),
+    "rsub": lambda lib, v, leaves: next(leaves) - v,
+    "mul": lambda lib, v, leaves: v * next(leaves),
+    "div": lambda lib, v, leaves: v / (next(leaves).abs() + 0.5),
+    "rdiv": lambda lib, v, leaves: next(leaves) / (v * v + 0.5),
+    "pow": lambda lib, v, leaves: (v.abs() + 0.5) ** next(leaves),
+    "maximum": lambda lib, v, leaves: v.maximum(next(leaves)),
+    "minimum": lambda lib, v, leaves: v.minimum(next(leaves)),
+    "where": lambda lib, v, leaves: lib.where(v > 0, v, next(leaves)),
+    "matmul": lambda lib, v, leaves: v @ next(leaves),
+    **{name: _reduce(name) for name in ("sum", "mean", "amax", "amin", "var")},
+    # std is not differentiable at a constant input; where values are equal only up to
+    # rounding the two libraries' gradients are rounding noise, so a ramp keeps them apart
+    # (the constant case itself: tests/test_bad_input.py)
+    "std": lambda lib, v, leaves, dim, keepdim: _reduce("std")(
+        lib, v + lib.arange(v.numel(), dtype=v.dtype).reshape(v.shape), leaves, dim, keepdim),
+    "logsumexp": lambda lib, v, leaves, dim, keepdim: v.logsumexp(dim, keepdim=keepdim),
+    "max": _select("max"),
+    "min": _select("min"),
+    "softmax": lambda lib, v, leaves, dim: v.softmax(dim),
+    "log_softmax": lambda lib, v, leaves, dim: v.log_softmax(dim),
+    "reshape": lambda lib, v, leaves, shape: v.reshape(shape),
+    "flatten": lambda lib, v, leaves: v.flatten(),
+    "transpose": lambda lib, v, leaves, a, b: v.transpose(a, b),
+    "permute": lambda lib, v, leaves, perm: v.permute(perm),
+    "unsqueeze": lambda lib, v, leaves, d: v.unsqueeze(d),
+    "squeeze": lambda lib, v, leaves, d: v.squeeze(d),
+    "expand": lambda lib, v, leaves, shape: v.expand(shape),
+    "index": lambda lib, v, leaves, idx: v[idx],
+    "cat": lambda lib, v, leaves, d: lib.cat([v, next(leaves)], dim=d),
+    "stack": lambda lib, v, leaves, d: lib.stack([v, next(leaves)], dim=d),
+}
+BINARY = {"add", "sub", "rsub", "mul", "div", "rdiv", "pow", "maximum", "minimum", "where"}
+# ops whose values and gradients stay finite and well-conditioned for inputs of any size
+STABLE = {"neg", "tanh", "sigmoid", "relu", "abs", "clamp", "add", "sub", "rsub", "maximum",
+          "minimum", "where", "sum", "mean", "amax", "amin", "logsumexp", "max", "min",
+          "softmax", "log_softmax", "reshape", "flatten", "transpose", "permute", "unsqueeze",
+          "squeeze", "expand", "index", "cat", "stack"}
+SIDES = st.sampled_from((1, 2, 3, 4, 0, 2, 3))
+
+
+def run(lib: Any, steps: Sequence[Step], leaves: Sequence[Any]) -> Any:
+    rest = iter(leaves[1:])
+    v = leaves[0]
+    for s in steps:
+        v = APPLY[s.op](lib, v, rest, *s.args)
+    return v
+
+
+def _broadcast_partner(draw: Any, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A shape that broadcasts with ``shape``: each axis kept, set to 1, or (where ``shape``
+    has a 1) widened; leading axes dropped or added."""
+    out = []
+    for n in shape:
+        choice = draw(st.sampled_from(("same", "one", "wide" if n == 1 else "same")))
+        out.append(n if choice == "same" else 1 if choice == "one" else draw(SIDES))
+    lead = draw(st.integers(-len(out), 1)) if len(shape) < 4 else draw(st.integers(-len(out), 0))
+    return tuple(out[-lead:] if lead < 0 else [draw(SIDES)] * lead + out)
+
+
+def _dim_arg(draw: Any, ndim: int, allow_tuple: bool = True, allow_empty: bool = True) -> Any:
+    """None, an int, or a tuple of distinct dims; ``()`` means every dim, as in torch."""
+    n = max(ndim, 1)
+    single = st.integers(-n, n - 1)
+    if not allow_tuple or ndim == 0:
+        return draw(single)
+    subsets = st.lists(st.integers(0, ndim - 1), min_size=0 if allow_empty else 1,
+                       max_size=ndim, unique=True)
+    return draw(st.one_of(st.none(), single, subsets.map(tuple)))
+
+
+def _axes(dim: Any, ndim: int) -> tuple[int, ...]:
+    if dim is None or dim == ():
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, int) else dim
+    return tuple(d % max(ndim, 1) for d in dims) if ndim else ()
+
+
+@st.composite
+def programs(draw: Any, stable_only: bool = False) -> tuple[list[Step], list[tuple[int, ...]]]:
+    """A chain of 1-4 ops on a first input; binary ops bring in further inputs."""
+    shape = tuple(draw(st.lists(SIDES, max_size=3)))
+    shapes = [shape]
+    steps: list[Step] = []
+    ops = sorted(STABLE if stable_only else APPLY)
+    for _ in range(draw(st.integers(1, 4))):
+        op = draw(st.sampled_from(ops))
+        before = len(shapes)
+        nd = len(shape)
+        args: tuple[Any, ...] = ()
+        if op in BINARY:
+            shapes.append(_broadcast_partner(draw, shape))
+        elif op == "clamp":
+            lo, hi = sorted(draw(st.lists(st.floats(-2, 2), min_size=2, max_size=2)))
+            lo, hi = draw(st.sampled_from([(lo, hi), (lo, None), (None, hi)]))
+            args = (lo, hi)
+        elif op == "affine":
+            args = (draw(st.sampled_from([2.5, -0.5, 3])), draw(st.sampled_from([1.0, -2])))
+        elif op == "matmul":
+            if nd == 0:
+                continue
+            k = shape[-1]
+            shapes.append(draw(st.sampled_from([(k,), (k, draw(SIDES))])))
+        elif op in ("sum", "mean", "amax", "amin", "var", "std", "logsumexp", "max", "min"):
+            dim = _dim_arg(draw, nd, allow_tuple=op not in ("max", "min"),
+                           allow_empty=op != "logsumexp")  # torch's logsumexp refuses ()
+            if op == "logsumexp" and dim is None:
+                dim = tuple(range(nd)) if nd else 0
+            counted = int(np.prod([shape[a] for a in _axes(dim, nd)]))
+            if op in ("amax", "amin", "max", "min"):
+                assume(counted > 0)  # an empty max is an error (tests/test_bad_input.py)
+            if op in ("var", "std"):
+                assume(counted > 1)  # n <= correction: nan (docs/bad_input.md)
+            args = (dim, draw(st.booleans()))
+        elif op in ("softmax", "log_softmax", "unsqueeze", "squeeze"):
+            n = nd + 1 if op == "unsqueeze" else max(nd, 1)
+            args = (draw(st.integers(-n, n - 1)),)
+        elif op == "reshape":
+            size = int(np.prod(shape))
+            options = [(size,), (-1,), (1, size), (size, 1)] if size else [(0,), (0, 2)]
+            if nd >= 2:
+                options.append(shape[:-2] + (shape[-2] * shape[-1],))
+            args = (draw(st.sampled_from(options)),)
+        elif op == "transpose":
+            n = max(nd, 1)
+            if nd < 2:
+                args = (draw(st.integers(-1, 0)), draw(st.integers(-1, 0)))
+            else:
+                args = (draw(st.integers(-n, n - 1)), draw(st.integers(-n, n - 1)))
+        elif op == "permute":
+            args = (tuple(draw(st.permutations(range(nd)))),)
+        elif op == "expand":
+            new = tuple(draw(SIDES) if n == 1 and draw(st.booleans()) else n for n in shape)
+            args = (tuple(draw(st.lists(SIDES, max_size=4 - nd))) + new,)
+        elif op == "index":
+            if nd == 0 or shape[0] == 0:
+                continue
+            first = draw(st.one_of(
+                st.integers(-shape[0], shape[0] - 1),
+                st.builds(slice, st.integers(-5, 5) | st.none(), st.integers(-5, 5) | st.none(),
+                          st.sampled_from([None, 1, 2])),  # torch has no negative steps
+                st.lists(st.integers(0, shape[0] - 1), min_size=1, max_size=5),
+            ))
+            args = ((first, Ellipsis) if draw(st.booleans()) else first,)
+        elif op in ("cat", "stack"):
+            n = max(nd, 1) + (op == "stack")
+            d = draw(st.integers(-n, n - 1))
+            if op == "cat":
+                if nd == 0:
+                    continue
+                other = list(shape)
+                other[d % nd] = draw(SIDES)
+                shapes.append(tuple(other))
+            else:
+                shapes.append(shape)
+            args = (d,)
+        step = Step(op, args)
+        # the next op's shape, from our own forward on zeros (cheap, no recording)
+        try:
+            with tg.no_grad(), np.errstate(all="ignore"):
+                probe = run(tg, [step], [tg.zeros(s) for s in [shape, *shapes[before:]]])
+        except Exception as e:  # noqa: BLE001 - reported with the program
+            raise AssertionError(f"{step} on shape {shape} raised {e!r}") from e
+        shape = probe.shape
+        steps.append(step)
+    assume(steps)
+    return steps, shapes
+
+
+def _values(dtype: Any, shape: tuple[int, ...], bound: float) -> st.SearchStrategy[np.ndarray]:
+    width = 32 if dtype == np.float32 else 64
+    return hnp.arrays(dtype, shape, elements=st.floats(-bound, bound, width=width))
+
+
+DTYPES = st.sampled_from([np.float32, np.float64])
+
+
+@given(program=programs(), dtype=DTYPES, data=st.data())
+def test_random_programs_match_torch(program: Any, dtype: Any, data: Any) -> None:
+    steps, shapes = program
+    arrays = [data.draw(_values(dtype, s, 3.0), label=f"input {i}") for i, s in enumerate(shapes)]
+    note(f"program: {steps}")
+    against_torch(lambda *t: run(torch, steps, t), lambda *t: run(tg, steps, t), arrays, dtype,
+                  what=repr(steps))
+
+
+@given(program=programs(stable_only=True), dtype=DTYPES, data=st.data())
+def test_random_programs_with_large_magnitudes_match_torch(program: Any, dtype: Any,
+                                                           data: Any) -> None:
+    """Inputs far beyond exp's overflow (up to 2^100 in float32, 2^1000 in float64): the
+    max-shifted log-sum-exp, softmax and sigmoid stay finite, exactly like torch's."""
+    steps, shapes = program
+    bound = 2.0 ** 100 if dtype == np.float32 else 2.0 ** 1000
+    arrays = [data.draw(_values(dtype, s, bound), label=f"input {i}") for i, s in
+              enumerate(shapes)]
+    note(f"program: {steps}")
+    against_torch(lambda *t: run(torch, steps, t), lambda *t: run(tg, steps, t), arrays, dtype,
+                  what=repr(steps))
+
+
+# ----- random cross-entropy configurations --------------------------------------------------
+@dataclass
+class CE:
+    x: np.ndarray
+    target: np.ndarray
+    kw: dict[str, Any]
+    weight: np.ndarray | None
+
+    def torch_kw(self) -> dict[str, Any]:
+        w = None if self.weight is None else torch.tensor(self.weight)
+        return {**self.kw, "weight": w}
+
+    def our_kw(self) -> dict[str, Any]:
+        return {**self.kw, "weight": self.weight}
+
+
+@st.composite
+def ce_configs(draw: Any, dtype: Any) -> CE:
+    """Every option of cross_entropy, every shape form: (C,), (N, C), (N, C, d1[, d2])."""
+    C = draw(st.integers(1, 5))
+    form = draw(st.sampled_from(["1d", "2d", "kd"]))
+    if form == "1d":
+        shape: tuple[int, ...] = (C,)
+    elif form == "2d":
+        shape = (draw(st.integers(0, 5)), C)
+    else:
+        shape = (draw(st.integers(0, 3)), C) + tuple(draw(st.lists(st.integers(0, 3),
+                                                                   min_size=1, max_size=2)))
+    bound = draw(st.sampled_from([3.0, 3.0, 2.0 ** 14 if dtype == np.float32 else 2.0 ** 30]))
+    x = draw(_values(dtype, shape, bound), label="logits")
+    rows = () if form == "1d" else shape[:1] + shape[2:]
+    probabilities = draw(st.booleans())
+    kw: dict[str, Any] = dict(reduction=draw(st.sampled_from(["mean", "sum", "none"])),
+                              label_smoothing=draw(st.sampled_from([0.0, 0.0, 0.1, 0.5, 1.0])))
+    if probabilities:
+        raw = draw(hnp.arrays(dtype, shape, elements=st.floats(0, 1, width=32)))
+        if draw(st.booleans()) and C:  # normalised rows, as a softmax would give
+            raw = raw / np.maximum(raw.sum(axis=0 if form == "1d" else 1, keepdims=True), 1e-3)
+        target = raw.astype(dtype)
+    else:
+        target = draw(hnp.arrays(np.int64, rows, elements=st.integers(0, C - 1)))
+        if draw(st.booleans()):
+            ignore = draw(st.sampled_from([-100, 0, C - 1, -1]))
+            kw["ignore_index"] = ignore
+            mask = draw(hnp.arrays(np.bool_, rows))
+            target = np.where(mask, ignore, target).astype(np.int64)
+    weight = None
+    if draw(st.booleans()):
+        weight = draw(hnp.arrays(dtype, (C,), elements=st.floats(0.0, 3.0, width=32)))
+    return CE(x, target, kw, weight)
+
+
+@given(data=st.data(), dtype=DTYPES)
+def test_random_cross_entropy_fused_unfused_numpy_and_torch_agree(data: Any, dtype: Any) -> None:
+    cfg = data.draw(ce_configs(dtype), label="config")
+    note(f"shape {cfg.x.shape}, target {cfg.target.dtype}{cfg.target.shape}, {cfg.kw}, "
+         f"weighted={cfg.weight is not None}")
+    t_target = torch.tensor(cfg.target)
+
+    def theirs(x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.cross_entropy(x, t_target, **cfg.torch_kw())
+
+    for name, fn in (("fused", F.cross_entropy), ("unfused", F.cross_entropy_unfused)):
+        against_torch(theirs, lambda x, fn=fn: fn(x, tg.Tensor(cfg.target), **cfg.our_kw()),
+                      [cfg.x], dtype, what=name)
+    # the plain numpy gradient, under the same upstream gradient as torch's
+    xt = torch.tensor(cfg.x, requires_grad=True)
+    loss = theirs(xt)
+    up = (np.random.default_rng(2).standard_normal(tuple(loss.shape)) + 1.5).astype(dtype)
+    (gt,) = torch.autograd.grad(loss, xt, torch.tensor(up))
+    with np.errstate(all="ignore"):
+        g = F.cross_entropy_grad(cfg.x, cfg.target, grad_output=up, **cfg.our_kw())
+    assert g.dtype == np.dtype(dtype)
+    close(g, gt, dtype, "cross_entropy_grad")
+
+
+@given(data=st.data(), dtype=DTYPES)
+def test_random_probability_targets_get_torch_gradients_too(data: Any, dtype: Any) -> None:
+    """Soft targets that require grad (distillation): d loss / d target matches torch's."""
+    C = data.draw(st.integers(1, 4))
+    shape = data.draw(st.sampled_from([(C,), (3, C), (2, C, 2)]))
+    x = data.draw(_values(dtype, shape, 3.0))
+    q = data.draw(hnp.arrays(dtype, shape, elements=st.floats(0, 1, width=32)))
+    kw = dict(reduction=data.draw(st.sampled_from(["mean", "sum", "none"])),
+              label_smoothing=data.draw(st.sampled_from([0.0, 0.2])))
+    for fn in (F.cross_entropy, F.cross_entropy_unfused):
+        against_torch(lambda a, b: torch.nn.functional.cross_entropy(a, b, **kw),
+                      lambda a, b, fn=fn: fn(a, b, **kw), [x, q], dtype, what=fn.__name__)
+
+
+# ----- random small MLPs and optimizers: short trajectories ----------------------------------
+OPTIMIZERS = {
+    "sgd": lambda lib, ps, o: lib.SGD(ps, lr=o["lr"]),
+    "sgd-momentum": lambda lib, ps, o: lib.SGD(ps, lr=o["lr"], momentum=0.9,
+                                               weight_decay=o["wd"]),
+    "sgd-nesterov": lambda lib, ps, o: lib.SGD(ps, lr=o["lr"], momentum=0.8, nesterov=True),
+    "sgd-dampening": lambda lib, ps, o: lib.SGD(ps, lr=o["lr"], momentum=0.5, dampening=0.3),
+    "adam": lambda lib, ps, o: lib.Adam(ps, lr=o["lr"], weight_decay=o["wd"]),
+    "adam-amsgrad": lambda lib, ps, o: lib.Adam(ps, lr=o["lr"], betas=(0.8, 0.99),
+                                                amsgrad=True),
+    "adamw": lambda lib, ps, o: lib.AdamW(ps, lr=o["lr"], weight_decay=max(o["wd"], 0.01)),
+}
+ACTIVATIONS = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid}
+
+
+def _torch_mlp(model: Any, activation: str, dtype: Any) -> torch.nn.Sequential:
+    layers: list[torch.nn.Module] = []
+    linears = [m for m in model if isinstance(m, tg.nn.Linear)]
+    for i, lin in enumerate(linears):
+        layers.append(torch.nn.Linear(lin.in_features, lin.out_features,
+                                      dtype=getattr(torch, np.dtype(dtype).name)))
+        if i < len(linears) - 1:
+            layers.append(ACTIVATIONS[activation]())
+    net = torch.nn.Sequential(*layers)
+    net.load_state_dict({k: torch.tensor(v) for k, v in model.state_dict().items()})
+    return net
+
+
+@_share(0.5)
+@given(
+    dtype=DTYPES,
+    sizes=st.tuples(st.integers(1, 4), st.lists(st.integers(1, 6), min_size=1, max_size=2),
+                    st.integers(2, 4), st.integers(1, 8)),
+    activation=st.sampled_from(sorted(ACTIVATIONS)),
+    optimizer=st.sampled_from(sorted(OPTIMIZERS)),
+    hyper=st.fixed_dictionaries({"lr": st.sampled_from([1e-3, 0.05, 0.3]),
+                                 "wd": st.sampled_from([0.0, 0.0, 1e-2])}),
+    loss=st.sampled_from(["fused", "unfused", "mse"]),
+    seed=st.integers(0, 2**16),
+)
+def test_random_mlp_training_trajectories_match_torch(dtype: Any, sizes: Any, activation: str,
+                                                      optimizer: str, hyper: dict[str, float],
+                                                      loss: str, seed: int) -> None:
+    """A few steps of (forward, loss, backward, step) in both libraries from the same weights:
+    losses and parameters agree after every step."""
+    n_in, hidden, n_out, batch = sizes
+    tg.manual_seed(seed)
+    model = tg.nn.MLP(n_in, hidden, n_out, activation=activation, dtype=dtype)
+    net = _torch_mlp(model, activation, dtype)
+    rng = np.random.default_rng(seed)
+    opt = OPTIMIZERS[optimizer](optim, list(model.parameters()), hyper)
+    opt_t = OPTIMIZERS[optimizer](torch.optim, list(net.parameters()), hyper)
+    for step in range(4):
+        x = rng.standard_normal((batch, n_in)).astype(dtype)
+        y = rng.integers(0, n_out, batch)
+        out, out_t = model(tg.Tensor(x)), net(torch.tensor(x))
+        if loss == "mse":
+            target = np.eye(n_out, dtype=dtype)[y]
+            value = F.mse_loss(out, tg.Tensor(target))
+            value_t = torch.nn.functional.mse_loss(out_t, torch.tensor(target))
+        else:
+            fn = F.cross_entropy if loss == "fused" else F.cross_entropy_unfused
+            value, value_t = fn(out, tg.Tensor(y)), torch.nn.functional.cross_entropy(
+                out_t, torch.tensor(y))
+        close(value, value_t, dtype, f"loss at step {step}", TRAJECTORY_TOL)
+        opt.zero_grad()
+        opt_t.zero_grad()
+        value.backward()
+        value_t.backward()
+        opt.step()
+        opt_t.step()
+        theirs = net.state_dict()
+        for key, arr in model.state_dict().items():
+            assert arr.dtype == np.dtype(dtype), f"{key} changed dtype to {arr.dtype}"
+            close(arr, theirs[key], dtype, f"{key} after step {step}", TRAJECTORY_TOL)
+
+
+# ----- the shape matrix itself: a property over every pairing --------------------------------
+@given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4,
+                                                 min_side=0, max_side=3),
+       op=st.sampled_from(sorted(BINARY - {"where"})), dtype=DTYPES, data=st.data())
+def test_binary_ops_broadcast_like_torch(shapes: Any, op: str, dtype: Any, data: Any) -> None:
+    a_shape, b_shape = shapes.input_shapes
+    arrays = [data.draw(_values(dtype, s, 3.0)) for s in (a_shape, b_shape)]
+    against_torch(lambda *t: run(torch, [Step(op)], t), lambda *t: run(tg, [Step(op)], t),
+                  arrays, dtype, what=op)
+
