@@ -116,10 +116,19 @@ def machine_info() -> dict[str, Any]:
     except ImportError:
         info["torch"] = "not installed"
     info["blas"] = _blas()
+    info["load average (1 min) at start"] = load_average()
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS"):
         if var in os.environ:
             info[var] = os.environ[var]
     return info
+
+
+def load_average() -> str:
+    """The 1-minute load average: other work on the machine slows every column."""
+    try:
+        return f"{os.getloadavg()[0]:.2f}"
+    except OSError:
+        return "unknown"
 
 
 def _cpu_model() -> str:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from benchmarks.cases import CASES, Config, Result
-from benchmarks.harness import machine_info, markdown_table
+from benchmarks.harness import load_average, machine_info, markdown_table
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,9 +31,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(markdown_table(["machine", ""], [[k, str(v)] for k, v in machine.items()]))
     results: dict[str, Result] = {}
-    with _progress(len(names), enabled=not cfg.quick) as step:
+    with _progress(len(names), enabled=not cfg.quick) as progress:
         for name in names:
-            results[name] = CASES[name](cfg, step)
+            results[name] = CASES[name](cfg, progress.describe)
+            progress.advance()
+    machine["load average (1 min) at end"] = load_average()
+    print(f"\nload average (1 min) at end: {machine['load average (1 min) at end']}")
     for result in results.values():
         print()
         print(f"## {result.title}")
@@ -69,32 +72,30 @@ def _settle() -> None:
 
 
 class _progress:
-    """A tqdm bar over the cases whose description names the measurement under way."""
+    """A tqdm bar over the cases; its description names the measurement under way."""
 
     def __init__(self, total: int, enabled: bool) -> None:
-        self.total, self.enabled, self.bar = total, enabled, None
-        self.case = -1
+        self.total, self.enabled = total, enabled
+        self.bar: Any = None
 
-    def __enter__(self) -> Callable[[str], None]:
+    def __enter__(self) -> _progress:
         if self.enabled:
             from tqdm import tqdm
 
             self.bar = tqdm(total=self.total, unit="case", file=sys.stderr, leave=False)
+        return self
 
-        def step(what: str) -> None:
-            if self.bar is not None:
-                self.bar.set_description(what)
-                self.bar.refresh()
+    def describe(self, what: str) -> None:
+        if self.bar is not None:
+            self.bar.set_description(what)
 
-        return step
+    def advance(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.close()
-
-
-def _worst(values: list[float], largest: bool = True) -> float | None:
-    return (max if largest else min)(values) if values else None
 
 
 def check_targets(results: dict[str, Result]) -> list[dict[str, Any]]:
