@@ -43,9 +43,11 @@ def test_linear_matches_torch_values_gradients_and_second_derivatives(dtype, sha
 
     def ours(x, w, b=None):
         layer = nn.Linear(3, 4, bias=bias, dtype=dtype)
-        layer.weight = w  # a plain tensor in place of the parameter: gradients reach w
+        # the layer's forward with w and b in place of its parameters (a functional call),
+        # so the gradients reach the tensors the comparison made
+        layer.__dict__["weight"] = w
         if bias:
-            layer.bias = b
+            layer.__dict__["bias"] = b
         return layer(x)
 
     compare(lambda x, w, b=None: torch.nn.functional.linear(x, w, b), ours, arrays, dtype,
@@ -261,6 +263,11 @@ def test_assigning_before_init_and_forward_missing_are_clear():
         Broken()
     with pytest.raises(NotImplementedError, match="forward"):
         nn.Module()(1)
+    layer = nn.Linear(2, 2)
+    with pytest.raises(TypeError, match="cannot assign Tensor as parameter 'weight'"):
+        layer.weight = tg.ones(2, 2)
+    layer.bias = None  # allowed, as in torch: the slot stays, the key goes
+    assert list(layer.state_dict()) == ["weight"] and layer(tg.ones(1, 2)).shape == (1, 2)
 
 
 # ----- Dropout ----------------------------------------------------------------------------

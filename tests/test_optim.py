@@ -14,6 +14,9 @@ from tinygrad_ce.nn import functional as F
 TORCH_DTYPE = {np.float32: torch.float32, np.float64: torch.float64}
 # loss trajectories: float64 to ~1e-10, float32 to ~1e-5
 TRAJECTORY_TOL = {np.float32: dict(rtol=1e-5, atol=1e-5), np.float64: dict(rtol=1e-10, atol=1e-10)}
+# final weights: Adam divides by sqrt(v), so a last-bit difference in a tiny gradient moves a
+# weight by up to lr; torch against itself with one weight nudged by an ulp drifts as much
+PARAM_TOL = {np.float32: dict(rtol=1e-4, atol=1e-4), np.float64: dict(rtol=1e-9, atol=1e-9)}
 
 
 
@@ -95,7 +98,7 @@ def test_200_steps_follow_torchs_loss_trajectory(name, options, dtype):
     np.testing.assert_allclose(lo, lt, **TRAJECTORY_TOL[dtype], err_msg=f"{name} {options}")
     for (k, p), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
         assert p.dtype == np.dtype(dtype)
-        np.testing.assert_allclose(p.data, tp.detach().numpy(), **TRAJECTORY_TOL[dtype],
+        np.testing.assert_allclose(p.data, tp.detach().numpy(), **PARAM_TOL[dtype],
                                    err_msg=f"final {k}")
 
 
@@ -214,3 +217,12 @@ def test_step_with_closure_returns_the_loss():
 
     assert opt.step(closure).item() == pytest.approx(5.0)
     np.testing.assert_allclose(w.data, [0.8, -1.6], rtol=1e-6)
+
+
+def test_a_failing_step_changes_no_parameter_and_no_state():
+    a, b = tg.ones(2, requires_grad=True), tg.ones(3, requires_grad=True)
+    opt = optim.Adam([a, b], lr=0.1)
+    a.grad, b.grad = tg.ones(2), tg.ones(4)
+    with pytest.raises(RuntimeError, match="shape \\(3,\\) has a gradient of shape \\(4,\\)"):
+        opt.step()
+    assert np.all(a.data == 1) and np.all(b.data == 1) and not opt.state

@@ -84,15 +84,19 @@ class Optimizer:
 
             with enable_grad():
                 loss = closure()
-        for group in self.param_groups:
+        todo = []
+        for group in self.param_groups:  # check everything before changing anything
             for p in group["params"]:
-                if p.grad is not None:
-                    if p.grad.shape != p.shape:
-                        raise RuntimeError(
-                            f"a parameter of shape {p.shape} has a gradient of shape "
-                            f"{p.grad.shape}"
-                        )
-                    self._update(p, p.grad.data, group, self.state.setdefault(p, {}))
+                if p.grad is None:
+                    continue
+                if p.grad.shape != p.shape:
+                    raise RuntimeError(
+                        f"a parameter of shape {p.shape} has a gradient of shape "
+                        f"{p.grad.shape}"
+                    )
+                todo.append((p, p.grad.data.astype(p.dtype, copy=False), group))
+        for p, grad, group in todo:
+            self._update(p, grad, group, self.state.setdefault(p, {}))
         return loss
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any],

@@ -77,6 +77,11 @@ class Module:
                 f"cannot assign {name!r} before Module.__init__() call: call "
                 "super().__init__() first in your module's __init__"
             )
+        if name in d["_parameters"] and value is not None and not isinstance(value, Parameter):
+            raise TypeError(
+                f"cannot assign {type(value).__name__} as parameter {name!r} "
+                "(nn.Parameter or None expected)"
+            )
         for registry in (d["_parameters"], d["_buffers"], d["_modules"]):
             registry.pop(name, None)
         if isinstance(value, Parameter):
