@@ -232,6 +232,32 @@ def test_textbook_formula_overflows_in_float32_and_ours_do_not() -> None:
     assert_close(g, grad_t, np.float32, "numpy grad at 1e4")
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_backward_path_keeps_precision_far_from_zero(dtype: Any) -> None:
+    # logits near 1e4 with spread ~1: the first backward, a second one (recomputed from the
+    # saved shift), the target's gradient and the double backward all agree with torch
+    rng = np.random.default_rng(4)
+    x = (rng.standard_normal((5, 4)) + 1e4).astype(dtype)
+    t = rng.dirichlet(np.ones(4), 5).astype(dtype)
+    kw = dict(label_smoothing=0.2, weight=np.array([1.0, 2.0, 0.5, 1.5], dtype))
+    xt, tt = torch.tensor(x, requires_grad=True), torch.tensor(t, requires_grad=True)
+    loss_t = torch.nn.functional.cross_entropy(xt, tt, weight=torch.tensor(kw["weight"]),
+                                               label_smoothing=0.2)
+    gx_t, gt_t = torch.autograd.grad(loss_t, (xt, tt))
+    xo, to = tg.Tensor(x, requires_grad=True), tg.Tensor(t, requires_grad=True)
+    loss = F.cross_entropy(xo, to, **kw)
+    loss.backward(retain_graph=True)
+    assert_close(loss, loss_t, dtype, "loss")
+    assert_close(xo.grad, gx_t, dtype, "grad of x")
+    assert_close(to.grad, gt_t, dtype, "grad of target")
+    loss.backward()
+    assert_close(xo.grad, 2 * gx_t, dtype, "second backward, x")
+    assert_close(to.grad, 2 * gt_t, dtype, "second backward, target")
+    compare(lambda a, b: torch.nn.functional.cross_entropy(
+                a, b, weight=torch.tensor(kw["weight"]), label_smoothing=0.2),
+            lambda a, b: F.cross_entropy(a, b, **kw), [x, t], dtype, what="at 1e4")
+
+
 def test_float64_agrees_with_torch_to_1e12() -> None:
     rng = np.random.default_rng(1)
     x, y = rng.standard_normal((16, 10)) * 3, rng.integers(0, 10, 16)

@@ -37,6 +37,14 @@ def test_softmax_family_is_one_node_and_stable(name: str) -> None:
     assert_close(out, getattr(TF, name)(torch.tensor(x), 1), np.float32)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_log_softmax_keeps_precision_far_from_zero(dtype: Any) -> None:
+    # x - (max + log sum) would round log p to the spacing of 1e4 in float32 (~1e-3)
+    (x,) = inputs([(4, 6)], dtype)
+    compare(lambda t: TF.log_softmax(t, 1), lambda t: F.log_softmax(t, 1),
+            [(x + 1e4).astype(dtype)], dtype, what="log_softmax at 1e4")
+
+
 def test_softmax_dtype_argument_and_implicit_dim() -> None:
     x = tg.randn(2, 3)
     assert F.softmax(x, 1, dtype=tg.float64).dtype == np.float64

@@ -84,16 +84,15 @@ def _row_max(x: np.ndarray, axis: int) -> tuple[np.ndarray, bool]:
     return m, True
 
 
-def _log_sum_exp(x: np.ndarray, axis: int) -> np.ndarray:
-    """log sum_c exp(x_c) along ``axis`` (kept), max-shifted: exp never overflows."""
-    m = _shift(x, axis)
-    buf = np.subtract(x, m)
-    np.exp(buf, out=buf)
-    s = buf.sum(axis=axis, keepdims=True)
+def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    """log p = z - log sum_c e^(z_c) with z = x - max: exp never overflows, and z is
+    exact, so large logits do not lose log p to rounding in x - (max + log sum)."""
+    z = np.subtract(x, _shift(x, axis))
+    s = np.exp(z).sum(axis=axis, keepdims=True)
     with np.errstate(divide="ignore"):
         np.log(s, out=s)
-    s += m
-    return s
+    z -= s
+    return z
 
 
 # ----- softmax and friends ---------------------------------------------------------------
@@ -122,7 +121,7 @@ def log_softmax(input: ArrayOrTensor, dim: int | None = None, dtype: Any = None)
     axis = _axis(_softmax_dim(x.ndim) if dim is None else dim, x.ndim)
     if x.ndim == 0:
         return _make(np.zeros_like(x.data), (x,), "log_softmax", lambda g, out: (g * 0,))
-    data = np.subtract(x.data, _log_sum_exp(x.data, axis))
+    data = _log_softmax(x.data, axis)
     return _make(data, (x,), "log_softmax", lambda g, out: (
         g - out.exp() * g.sum(axis, keepdim=True),))
 
@@ -432,11 +431,20 @@ def _per_row_scale(a: _Targets, g: np.ndarray) -> Any:
 
 # ----- the fused loss: forward -----------------------------------------------------------
 Saved = list[tuple[np.ndarray, np.ndarray]]
+Shift = tuple[np.ndarray, np.ndarray]  # (row max m, kept dims; log S_i): lse_i = m_i + log S_i
 
 
-def _forward(a: _Targets) -> tuple[np.ndarray, np.ndarray, Saved]:
-    """Per-row losses l_i = sum_c q_ic (lse_i - x_ic), lse_i = log sum_c e^(x_ic), and the
-    forward's one (N, C) array for the backward to reuse.
+def _log_p(a: _Targets, shift: Shift) -> np.ndarray:
+    """log p = (x - m) - log S, a new array (two steps: no cancellation at large logits)."""
+    m, log_s = shift
+    out = np.subtract(a.xd, m)
+    out -= _col(log_s)
+    return out
+
+
+def _forward(a: _Targets) -> tuple[np.ndarray, Shift, Saved]:
+    """Per-row losses l_i = sum_c q_ic (lse_i - x_ic), lse_i = log sum_c e^(x_ic) kept as
+    (max, log S), and the forward's one (N, C) array for the backward to reuse.
 
     With z = x - max and S_i = sum_c e^(z_ic): lse_i - x_ic = log S_i - z_ic. One array
     holds z, then e^z in place; it is kept (with S) because e^z / S is softmax(x), the
@@ -460,7 +468,6 @@ def _forward(a: _Targets) -> tuple[np.ndarray, np.ndarray, Saved]:
     else:
         with np.errstate(divide="ignore"):
             log_s = np.log(big_s)
-    lse = log_s + m[:, 0]
     if a.plain:
         losses = log_s - zt
     elif a.t is not None:
@@ -472,7 +479,7 @@ def _forward(a: _Targets) -> tuple[np.ndarray, np.ndarray, Saved]:
     else:
         with np.errstate(invalid="ignore"):
             losses = big_q * log_s - qz
-    return losses.astype(dt, copy=False), lse.astype(dt, copy=False), [(e, big_s)]
+    return losses.astype(dt, copy=False), (m, log_s.astype(dt, copy=False)), [(e, big_s)]
 
 
 def _reduce(a: _Targets, losses: np.ndarray) -> np.ndarray:
@@ -487,12 +494,12 @@ def _reduce(a: _Targets, losses: np.ndarray) -> np.ndarray:
 
 
 # ----- the fused loss: backward ----------------------------------------------------------
-def _grad_numpy(a: _Targets, lse: np.ndarray, g: np.ndarray, saved: Saved | None = None,
+def _grad_numpy(a: _Targets, shift: Shift, g: np.ndarray, saved: Saved | None = None,
                 ) -> np.ndarray:
     """d(loss)/dx = s_i (Q_i p_ic - q_ic), p = softmax(x), built in one array in place.
 
     ``saved`` holds the forward's e^z and S (p = e^z / S): the first backward turns that
-    array into the gradient; a later one (``retain_graph=True``) recomputes p = e^(x - lse)."""
+    array into the gradient; a later one (``retain_graph=True``) recomputes p = e^(log p)."""
     dt = a.xd.dtype
     s = _per_row_scale(a, g)
     if a.plain:
@@ -506,8 +513,8 @@ def _grad_numpy(a: _Targets, lse: np.ndarray, g: np.ndarray, saved: Saved | None
         p, big_s = saved.pop()
         coef = s * mass / big_s  # p = e^z / S
     else:
-        p = np.subtract(a.xd, _col(lse))
-        np.exp(p, out=p)  # p = e^(x - lse) = softmax(x)
+        p = _log_p(a, shift)
+        np.exp(p, out=p)  # p = softmax(x)
         coef = s * mass
     p *= _col(coef)  # s_i Q_i p_ic
     if a.t is None:
@@ -521,11 +528,11 @@ def _grad_numpy(a: _Targets, lse: np.ndarray, g: np.ndarray, saved: Saved | None
     return p
 
 
-def _grad_target_numpy(a: _Targets, lse: np.ndarray, g: np.ndarray) -> np.ndarray:
+def _grad_target_numpy(a: _Targets, shift: Shift, g: np.ndarray) -> np.ndarray:
     """d(loss)/dt_ic = -s_i (1 - eps) w_c log p_ic (probability targets)."""
     dt = a.xd.dtype
     s = _per_row_scale(a, g)
-    log_p = np.subtract(a.xd, _col(lse))
+    log_p = _log_p(a, shift)
     log_p *= _col(s * dt.type(-(1 - a.eps)))
     if a.w is not None:
         log_p *= a.wb()
@@ -585,7 +592,7 @@ def cross_entropy(input: ArrayOrTensor, target: ArrayOrTensor | int,
     """
     a = _check_targets(input, target, weight, ignore_index, reduction, label_smoothing,
                        "cross_entropy")
-    losses, lse, saved = _forward(a)
+    losses, shift, saved = _forward(a)
     out = _reduce(a, losses)
     x, tt = a.x, a.target
     parents = (x,) if tt is None else (x, tt)
@@ -595,9 +602,9 @@ def cross_entropy(input: ArrayOrTensor, target: ArrayOrTensor | int,
         if state.enabled:  # create_graph: a differentiable gradient
             gx, gt = _grad_graph(a, x, g)
         else:
-            gx = Tensor(_own_shape(_grad_numpy(a, lse, g.data, saved), x.shape)) \
+            gx = Tensor(_own_shape(_grad_numpy(a, shift, g.data, saved), x.shape)) \
                 if x.requires_grad else None
-            gt = Tensor(_own_shape(_grad_target_numpy(a, lse, g.data), tt.shape)) \
+            gt = Tensor(_own_shape(_grad_target_numpy(a, shift, g.data), tt.shape)) \
                 if tt is not None and tt.requires_grad else None
         return (gx,) if tt is None else (gx, gt)
 
@@ -628,8 +635,8 @@ def cross_entropy_grad(input: ArrayOrTensor, target: ArrayOrTensor | int,
                 f"cross_entropy_grad: grad_output has shape {g.shape}; expected the loss's "
                 f"shape {loss_shape} (reduction={reduction!r})"
             )
-    _, lse, saved = _forward(a)
-    return _own_shape(_grad_numpy(a, lse, g, saved), a.x.shape)
+    _, shift, saved = _forward(a)
+    return _own_shape(_grad_numpy(a, shift, g, saved), a.x.shape)
 
 
 # ----- the same loss from primitive ops ----------------------------------------------------
