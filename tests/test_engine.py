@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 import time
 
@@ -256,15 +257,27 @@ def test_long_chain_has_no_recursion() -> None:
 
 @pytest.mark.slow
 def test_million_op_chain_builds_backpropagates_and_frees() -> None:
+    # no recursion anywhere: all of it runs with only 50 frames to spare above this one
+    frame, depth = sys._getframe(), 0
+    while frame is not None:
+        frame, depth = frame.f_back, depth + 1
+    limit = sys.getrecursionlimit()
+    alive = sum(1 for o in gc.get_objects() if isinstance(o, tg.Tensor))
     x = tg.tensor(1.0, dtype=tg.float64, requires_grad=True)
-    start = time.perf_counter()
-    y = x
-    for _ in range(1_000_000):
-        y = y * 1.0000001
-    y.backward()
-    del y
-    elapsed = time.perf_counter() - start
+    sys.setrecursionlimit(depth + 50)
+    try:
+        start = time.perf_counter()
+        y = x
+        for _ in range(1_000_000):
+            y = y * 1.0000001
+        y.backward()
+        del y
+        elapsed = time.perf_counter() - start
+    finally:
+        sys.setrecursionlimit(limit)
     assert_close(x.grad, 1.0000001 ** 1_000_000, rtol=1e-7)
+    # freed: only x and its gradient are new
+    assert sum(1 for o in gc.get_objects() if isinstance(o, tg.Tensor)) <= alive + 2
     print(f"1,000,000-op chain: build + backward + free in {elapsed:.1f} s")
 
 
