@@ -95,7 +95,7 @@ class Module:
                     "expected a Tensor or None"
                 )
             d["_buffers"][name] = value
-        d[name] = value
+        object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
         d = self.__dict__
