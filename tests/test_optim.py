@@ -226,3 +226,77 @@ def test_a_failing_step_changes_no_parameter_and_no_state():
     with pytest.raises(RuntimeError, match="shape \\(3,\\) has a gradient of shape \\(4,\\)"):
         opt.step()
     assert np.all(a.data == 1) and np.all(b.data == 1) and not opt.state
+
+
+@pytest.mark.parametrize("name,options", [("SGD", dict(lr=0.05, momentum=0.9)),
+                                          ("Adam", dict(lr=0.01, amsgrad=True)),
+                                          ("AdamW", dict(lr=0.01, weight_decay=0.1))])
+def test_resuming_from_torchs_optimizer_state_continues_torchs_run(name, options):
+    torch.manual_seed(0)
+    theirs = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(),
+                                 torch.nn.Linear(8, 3)).double()
+    topt = getattr(torch.optim, name)(theirs.parameters(), foreach=False, **options)
+    batches = list(make_problem(np.float64)) * 4
+    for xb, yb in batches[:15]:
+        topt.zero_grad()
+        torch.nn.functional.cross_entropy(theirs(torch.from_numpy(xb.data)),
+                                          torch.from_numpy(yb.data)).backward()
+        topt.step()
+    ours = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 3)).double()
+    ours.load_state_dict(theirs.state_dict())
+    oopt = getattr(optim, name)(ours.parameters(), lr=1.0)
+    oopt.load_state_dict(topt.state_dict())
+    assert oopt.param_groups[0]["lr"] == options["lr"]
+    for xb, yb in batches[15:30]:
+        oopt.zero_grad()
+        lo = F.cross_entropy(ours(xb), yb)
+        lo.backward()
+        oopt.step()
+        topt.zero_grad()
+        lt = torch.nn.functional.cross_entropy(theirs(torch.from_numpy(xb.data)),
+                                               torch.from_numpy(yb.data))
+        lt.backward()
+        topt.step()
+        assert lo.item() == pytest.approx(lt.item(), rel=1e-10, abs=1e-10)
+
+
+def test_optimizer_state_round_trip_resumes_exactly():
+    def run(split):
+        tg.manual_seed(0)
+        model = nn.MLP(2, 8, 3)
+        opt = optim.Adam(model.parameters(), lr=0.02)
+        losses = []
+        for i, (xb, yb) in enumerate(list(make_problem(np.float32)) * 3):
+            if i == split:
+                saved_model, saved_opt = model.state_dict(), opt.state_dict()
+                model = nn.MLP(2, 8, 3)
+                model.load_state_dict(saved_model)
+                opt = optim.Adam(model.parameters(), lr=0.5)
+                opt.load_state_dict(saved_opt)
+            loss = F.cross_entropy(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        return losses
+
+    assert run(split=10) == run(split=-1)
+
+
+def test_loading_a_mismatched_optimizer_state_changes_nothing():
+    a = tg.ones(2, requires_grad=True)
+    opt = optim.SGD([a], lr=0.1, momentum=0.9)
+    a.grad = tg.ones(2)
+    opt.step()
+    before = opt.state_dict()
+    other = optim.SGD([tg.ones(3, requires_grad=True)], lr=0.7, momentum=0.5)
+    other.param_groups[0]["params"][0].grad = tg.ones(3)
+    other.step()
+    with pytest.raises(ValueError, match="momentum_buffer.*shape \\(3,\\).*\\(2,\\)"):
+        opt.load_state_dict(other.state_dict())
+    after = opt.state_dict()
+    assert after["param_groups"] == before["param_groups"]
+    np.testing.assert_array_equal(after["state"][0]["momentum_buffer"],
+                                  before["state"][0]["momentum_buffer"])
+    with pytest.raises(ValueError, match="2 parameter groups"):
+        opt.load_state_dict({"state": {}, "param_groups": [{"params": []}, {"params": []}]})

@@ -103,6 +103,67 @@ class Optimizer:
                 state: dict[str, Any]) -> None:
         raise NotImplementedError
 
+    # ----- state ---------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """torch's layout: ``{"state": {index: {...}}, "param_groups": [{..., "params":
+        [index, ...]}]}``, parameters numbered in order; arrays are copies."""
+        index: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            ids = []
+            for p in group["params"]:
+                ids.append(index.setdefault(id(p), len(index)))
+            groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": ids})
+        params = [p for g in self.param_groups for p in g["params"]]
+        state = {index[id(p)]: {k: v.copy() if isinstance(v, np.ndarray) else v
+                                for k, v in self.state[p].items()}
+                 for p in params if self.state.get(p)}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Resume from ``state_dict()`` (ours or a ``torch.optim`` one of the same optimizer):
+        hyperparameters, step counts, momentum and moment buffers. Everything is checked
+        before anything changes."""
+        groups = state_dict.get("param_groups") if isinstance(state_dict, dict) else None
+        if not isinstance(groups, list) or not isinstance(state_dict.get("state"), dict):
+            raise ValueError("state_dict must be a dict with 'state' and 'param_groups', as "
+                             "returned by Optimizer.state_dict()")
+        if len(groups) != len(self.param_groups):
+            raise ValueError(f"loaded state dict has {len(groups)} parameter groups; this "
+                             f"optimizer has {len(self.param_groups)}")
+        by_index: dict[Any, Tensor] = {}
+        for i, (saved, group) in enumerate(zip(groups, self.param_groups)):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(
+                    f"loaded state dict contains a parameter group {i} with "
+                    f"{len(saved['params'])} parameters; this optimizer's has "
+                    f"{len(group['params'])}"
+                )
+            by_index.update(zip(saved["params"], group["params"]))
+        new_state: dict[Tensor, dict[str, Any]] = {}
+        for key, values in state_dict["state"].items():
+            if key not in by_index:
+                raise ValueError(f"loaded state refers to parameter {key!r}, which no group has")
+            p = by_index[key]
+            entry: dict[str, Any] = {}
+            for name, v in values.items():
+                if v is None:
+                    continue
+                arr = v.detach().cpu().numpy() if hasattr(v, "detach") else np.asarray(v)
+                if name == "step":
+                    entry[name] = int(arr)
+                    continue
+                if arr.shape != p.shape:
+                    raise ValueError(f"state {name!r} of parameter {key!r} has shape "
+                                     f"{arr.shape}; the parameter has {p.shape}")
+                entry[name] = np.array(arr, dtype=p.dtype, copy=True)
+            new_state[p] = entry
+        for saved, group in zip(groups, self.param_groups):
+            for k, v in saved.items():
+                if k in self.defaults or k == "initial_lr":
+                    group[k] = tuple(v) if isinstance(v, list) else v
+        self.state = new_state
+
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
         for i, g in enumerate(self.param_groups):
