@@ -304,7 +304,7 @@ def _root_grad(root: Tensor, gradient: Any, name: str) -> Tensor:
                 f"grad can be implicitly created only for scalar outputs; got an output "
                 f"of shape {root.shape}: pass {name}= with that shape"
             )
-        return Tensor(np.ones_like(root.data))
+        return Tensor(np.ones(root.data.shape, dtype=root.data.dtype))
     g = gradient if isinstance(gradient, Tensor) else Tensor(np.asarray(gradient, dtype=root.dtype))
     if g.shape != root.shape:
         raise RuntimeError(

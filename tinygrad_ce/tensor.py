@@ -80,6 +80,8 @@ def _dims(dim: Any, ndim: int, name: str = "dim") -> tuple[int, ...]:
     """Normalise ``dim`` (None, int or sequence, negatives allowed) to sorted positive axes."""
     if dim is None:
         return tuple(range(ndim))
+    if type(dim) is int and -ndim <= dim < ndim:  # the common case, checked at once
+        return (dim % ndim,)
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
     out = []
     n = max(ndim, 1)
