@@ -28,7 +28,7 @@ def test_demo_trains_checks_gradients_and_writes_everything(tmp_path: Path, caps
     code, out, err = run(capsys, "demo", "--out", str(out_dir), *SMALL)
     assert code == 0, err
     assert "test accuracy" in out and "train accuracy" in out
-    assert "fused vs unfused cross-entropy on one batch" in out
+    assert "fused (1 node) vs unfused (" in out and "cross-entropy on one batch" in out
     for name in ("loss_curve.png", "decision_boundary.png", "metrics.json", "weights.npz"):
         assert (out_dir / name).stat().st_size > 0, name
     assert (out_dir / "loss_curve.png").read_bytes()[:4] == b"\x89PNG"
