@@ -211,23 +211,27 @@ def mlp_step(cfg: Config, progress: Callable[[str], None]) -> Result:
 
 def _mlp_ours(init: list[np.ndarray], x: np.ndarray, y: np.ndarray, lr: float,
               ) -> Callable[[], Any]:
-    functional = _functional()
-    params = [tg.Tensor(p.copy(), requires_grad=True) for p in init]
+    """The same code as torch's: nn.Sequential of Linear and ReLU, optim.SGD."""
+    from tinygrad_ce import nn, optim
+
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+                          nn.Linear(256, 10))
+    with tg.no_grad():
+        for layer, (w, b) in zip(list(model)[::2], zip(init[::2], init[1::2])):
+            layer.weight.copy_(w.T)
+            layer.bias.copy_(b)
+    opt = optim.SGD(model.parameters(), lr=lr)
     xt, yt = tg.Tensor(x), tg.Tensor(y)
-    loss_fn = functional.cross_entropy if hasattr(functional, "cross_entropy") else \
-        lambda z, t: -z.log_softmax(1)[np.arange(len(y)), t.data].mean()
 
     def step() -> list[Any]:
-        w1, b1, w2, b2, w3, b3 = params
-        h = (xt @ w1 + b1).relu()
-        h = (h @ w2 + b2).relu()
-        loss = loss_fn(h @ w3 + b3, yt)
+        opt.zero_grad(set_to_none=True)
+        loss = nn.functional.cross_entropy(model(xt), yt)
         loss.backward()
-        with tg.no_grad():
-            for p in params:
-                p.data = p.data - lr * p.grad.data
-                p.grad = None
-        return [loss.data] + [p.data for p in params]
+        opt.step()
+        out = [loss.data]
+        for layer in list(model)[::2]:
+            out += [layer.weight.data.T, layer.bias.data]
+        return out
 
     return step
 
