@@ -408,9 +408,11 @@ def _draw_step(model: Any, xb: Any, yb: Any, out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
         model.zero_grad()
+        xb.name = "x"
         loss = F.cross_entropy(model(xb), yb)
+        loss.name = "loss"
         loss.backward()
-        path = viz.render(loss, out / "training_step", format="svg")
+        path = viz.render(loss, out / "training_step", format="svg", model=model)
         print(f"graph of one training step: {path}")
     except Exception as e:  # noqa: BLE001 - the picture must never fail the demo
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
