@@ -131,6 +131,9 @@ def test_sequential_indexing_slicing_and_ordered_dict():
     assert list(named.state_dict()) == ["hidden.weight", "hidden.bias"]
     with pytest.raises(IndexError, match="index 3"):
         seq[3]
+    assert seq[np.int64(1)] is b
+    with pytest.raises(TypeError, match="integers or slices"):
+        seq["0"]
     with pytest.raises(TypeError, match="argument 1 is a int"):
         nn.Sequential(a, 5)
 
@@ -243,6 +246,9 @@ def test_double_and_float_cast_parameters_and_match_torch():
     assert_close(ours(tg.Tensor(x)), theirs(torch.from_numpy(x)), np.float64, "double MLP")
     ours.float()
     assert ours(tg.Tensor(x.astype(np.float32))).dtype == np.float32
+    assert ours.to("cpu") is ours and ours.to(tg.float64) is ours
+    with pytest.raises(TypeError, match="floating point"):
+        ours.to(tg.int64)
 
 
 def test_parameter_is_a_leaf_sharing_its_data():

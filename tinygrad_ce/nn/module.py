@@ -15,6 +15,7 @@ destroys the previous checkpoint.
 
 from __future__ import annotations
 
+import operator
 import os
 import tempfile
 import zipfile
@@ -226,7 +227,10 @@ class Module:
 
     # ----- dtype ------------------------------------------------------------------------------
     def to(self, dtype: Any) -> Module:
-        """Cast every floating-point parameter and buffer to ``dtype``, in place."""
+        """Cast every floating-point parameter and buffer to ``dtype``, in place
+        (``"cpu"``, the only device, is accepted and changes nothing)."""
+        if isinstance(dtype, str) and dtype == "cpu":
+            return self
         dt = _as_dtype(dtype)
         if dt.kind != "f":
             raise TypeError(f"Module.to only accepts floating point dtypes, but got {dt}")
@@ -377,9 +381,14 @@ class Sequential(Module):
         if isinstance(index, slice):
             return Sequential(OrderedDict(items[index]))
         n = len(items)
-        if not isinstance(index, int) or not -n <= index < n:
-            raise IndexError(f"index {index!r} is out of range for a Sequential of length {n}")
-        return items[index][1]
+        try:
+            i = operator.index(index)
+        except TypeError:
+            raise TypeError(f"Sequential indices must be integers or slices, not "
+                            f"{type(index).__name__}") from None
+        if not -n <= i < n:
+            raise IndexError(f"index {i} is out of range for a Sequential of length {n}")
+        return items[i][1]
 
     def append(self, module: Module) -> Sequential:
         self.add_module(str(len(self)), module)
