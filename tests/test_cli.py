@@ -160,6 +160,15 @@ def test_bad_arguments_exit_2_with_one_line(capsys, argv):
     assert "error:" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("command", ["demo", "train"])
+def test_an_unwritable_output_folder_fails_before_training(tmp_path: Path, capsys, command):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file, not a folder")
+    code, out, err = run(capsys, command, "--out", str(blocker / "sub"), *SMALL)
+    assert code == 2 and "train accuracy" not in out
+    assert err.strip().splitlines() == [err.strip()] and "--out" in err
+
+
 def test_python_dash_m_runs_the_command():
     result = subprocess.run([sys.executable, "-m", "tinygrad_ce", "--help"],
                             capture_output=True, text=True, timeout=120)

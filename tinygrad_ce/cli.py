@@ -350,6 +350,19 @@ def _summary(metrics: dict[str, Any]) -> str:
             f"final loss {metrics['final_epoch_loss']:.4g}")
 
 
+def _output_folder(path: str) -> Path:
+    """Create ``--out`` before any work, so a bad folder fails in a second, not after training."""
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise ValueError(f"--out {path}: cannot write there ({e.strerror or e})") from None
+    return out
+
+
 def _config_from(args: argparse.Namespace, **override: Any) -> TrainConfig:
     names = TrainConfig.__dataclass_fields__
     values = {k: v for k, v in vars(args).items() if k in names and v is not None}
@@ -374,6 +387,7 @@ def _demo_arguments(p: argparse.ArgumentParser) -> None:
 def run_demo(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     cfg = _config_from(args)
+    out = _output_folder(cfg.out)
     run = fit(cfg)
     model, metrics = run["model"], run["metrics"]
     print(_summary(metrics))
@@ -386,7 +400,6 @@ def run_demo(args: argparse.Namespace) -> int:
     print(f"fused ({nodes(n_fused)}) vs unfused ({nodes(n_unfused)}) cross-entropy on one batch "
           f"of {len(yb)}: largest difference of the parameter gradients {diff:.2e} "
           f"({cfg.dtype})")
-    out = Path(cfg.out)
     if not args.no_graph:
         _draw_step(model, xb, yb, out)
     metrics["wall_seconds"] = round(time.perf_counter() - start, 2)
@@ -462,9 +475,10 @@ def run_train(args: argparse.Namespace) -> int:
     if args.dataset in ("spirals", "blobs") and args.classes < 2:
         raise ValueError(f"--classes {args.classes}: expected at least 2")
     cfg = _config_from(args)
+    out = _output_folder(cfg.out)
     say: Callable[[str], None] = (lambda s: None) if args.quiet else print
     run = fit(cfg, log=say)
-    written = write_outputs(run, Path(cfg.out), say)
+    written = write_outputs(run, out, say)
     print(_summary(run["metrics"]))
     say("wrote " + ", ".join(str(p) for p in written))
     return 0
