@@ -431,3 +431,45 @@ def test_bad_checkpoints_raise_clear_errors(tmp_path: Path, content: str):
         net.load(bad)
     with pytest.raises(FileNotFoundError, match="missing.npz"):
         net.load(tmp_path / "missing.npz")
+
+
+def test_buffers_are_state_but_not_parameters():
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(2, 2)
+            self.register_buffer("scale", tg.full((2,), 3.0))
+
+        def forward(self, x):
+            return self.lin(x) * self.scale
+
+    class TorchScaled(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(2, 2)
+            self.register_buffer("scale", torch.full((2,), 3.0))
+
+    m = Scaled()
+    assert [n for n, _ in m.named_parameters()] == ["lin.weight", "lin.bias"]
+    assert [n for n, _ in m.named_buffers()] == ["scale"]
+    assert list(m.state_dict()) == list(TorchScaled().state_dict())
+    state = m.state_dict()
+    state["scale"] = np.array([1.0, 2.0], dtype=np.float32)
+    m.load_state_dict(state)
+    np.testing.assert_array_equal(m.scale.data, [1.0, 2.0])
+    assert m.double().scale.dtype == np.float64
+    with pytest.raises(TypeError, match="buffer 'scale'"):
+        m.scale = "three"
+    seen = []
+    m.apply(lambda mod: seen.append(type(mod).__name__))
+    assert seen == ["Linear", "Scaled"]
+
+
+def test_scope_is_restored_when_forward_raises():
+    class Boom(nn.Module):
+        def forward(self, x):
+            raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        Boom()(tg.ones(1))
+    assert tg.ones(1, requires_grad=True).exp().scope == ()
