@@ -70,6 +70,16 @@ def test_demo_without_the_renderer_still_runs(tmp_path: Path, capsys, monkeypatc
     assert code == 0 and (tmp_path / "decision_boundary.png").exists()
 
 
+def test_without_tqdm_progress_is_a_line_per_tenth(tmp_path: Path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    code, out, err = run(capsys, "train", "--samples", "100", "--epochs", "20", "--out",
+                         str(tmp_path))
+    assert code == 0, err
+    lines = [line for line in out.splitlines() if line.startswith("epoch ")]
+    assert len(lines) == 10 and lines[-1].startswith("epoch 20/20") and "loss=" in lines[-1]
+
+
 def test_fused_and_unfused_training_give_the_same_loss_curve(tmp_path: Path, capsys):
     curves = {}
     for loss in ("fused", "unfused"):

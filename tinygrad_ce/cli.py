@@ -14,8 +14,8 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +107,6 @@ class TrainConfig:
     test_size: float = 0.2
     out: str = "tinygrad-ce-out"
     quiet: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def load_dataset(cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -128,28 +127,39 @@ def load_dataset(cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
     return data.DATASETS[cfg.dataset](**kw)
 
 
-def _progress(iterable: Iterable[Any], quiet: bool, **kw: Any) -> Any:
+def _progress(iterable: Sequence[Any], quiet: bool, **kw: Any) -> Any:
     if quiet:
         return _Quiet(iterable)
     try:
         from tqdm.auto import tqdm
-    except ImportError:  # the progress bar is a nicety, not a requirement
-        return _Quiet(iterable)
+    except ImportError:  # without tqdm: a line every tenth of the run
+        return _Plain(iterable)
     return tqdm(iterable, **kw)
 
 
 class _Quiet:
-    def __init__(self, iterable: Iterable[Any]) -> None:
+    def __init__(self, iterable: Sequence[Any]) -> None:
         self.iterable = iterable
+        self.postfix: dict[str, Any] = {}
 
     def __iter__(self) -> Any:
         return iter(self.iterable)
 
-    def set_postfix(self, *args: Any, **kwargs: Any) -> None:
-        pass
+    def set_postfix(self, **kwargs: Any) -> None:
+        self.postfix = kwargs
 
     def close(self) -> None:
         pass
+
+
+class _Plain(_Quiet):
+    def __iter__(self) -> Any:
+        n = len(self.iterable)
+        for i, item in enumerate(self.iterable):
+            yield item
+            if (i + 1) % max(1, n // 10) == 0 or i + 1 == n:
+                shown = "  ".join(f"{k}={v}" for k, v in self.postfix.items())
+                print(f"epoch {i + 1}/{n}  {shown}", flush=True)
 
 
 def _accuracy(model: Any, x: np.ndarray, y: np.ndarray) -> float:
@@ -223,7 +233,7 @@ def fit(cfg: TrainConfig, log: Callable[[str], None] = print) -> dict[str, Any]:
     bar.close()
     train_time = time.perf_counter() - start
     metrics = {
-        "config": {k: v for k, v in asdict(cfg).items() if k not in ("extra", "quiet")},
+        "config": {k: v for k, v in asdict(cfg).items() if k != "quiet"},
         "architecture": widths,
         "parameters": sum(p.numel() for p in model.parameters()),
         "train_accuracy": _accuracy(model, x_train, y_train),
