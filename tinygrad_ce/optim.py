@@ -207,7 +207,8 @@ class SGD(Optimizer):
                 buf *= momentum
                 buf += (1 - group["dampening"]) * grad
             grad = grad + momentum * buf if group["nesterov"] else buf
-        p.data = p.data - group["lr"] * grad
+        step = grad * group["lr"]  # a new array: p.data - lr * g without a second temporary
+        p.data = np.subtract(p.data, step, out=step)
         p._modified()
 
 
@@ -269,7 +270,9 @@ class Adam(Optimizer):
         else:
             denom = np.sqrt(exp_avg_sq) / bias_correction2_sqrt
         denom += group["eps"]
-        p.data = data - step_size * exp_avg / denom
+        update = exp_avg * step_size
+        update /= denom
+        p.data = np.subtract(data, update, out=update)  # a new array, never p's old one
         p._modified()
 
 
