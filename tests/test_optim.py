@@ -37,7 +37,7 @@ CASES = [
     ("SGD", dict(lr=0.05, momentum=0.8, weight_decay=0.01)),
     ("SGD", dict(lr=0.2, weight_decay=0.01)),
     ("Adam", dict(lr=0.01)),
-    ("Adam", dict(lr=0.02, weight_decay=0.01)),
+    ("Adam", dict(lr=0.005, weight_decay=0.01)),
     ("Adam", dict(lr=0.01, amsgrad=True)),
     ("Adam", dict(lr=0.005, betas=(0.8, 0.99), eps=1e-6)),
     ("AdamW", dict(lr=0.01)),
