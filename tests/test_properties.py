@@ -256,8 +256,10 @@ def programs(draw: Any, stable_only: bool = False) -> tuple[list[Step], list[tup
             k = shape[-1]
             shapes.append(draw(st.sampled_from([(k,), (k, draw(SIDES))])))
         elif op in ("sum", "mean", "amax", "amin", "var", "std", "logsumexp", "max", "min"):
+            # dim=(): torch's logsumexp refuses it, and torch's var/std backward treats it as
+            # no dim at all (a gradient of +-inf; docs/bad_input.md)
             dim = _dim_arg(draw, nd, allow_tuple=op not in ("max", "min"),
-                           allow_empty=op != "logsumexp")  # torch's logsumexp refuses ()
+                           allow_empty=op not in ("logsumexp", "var", "std"))
             if op == "logsumexp" and dim is None:
                 dim = tuple(range(nd)) if nd else 0
             counted = int(np.prod([shape[a] for a in _axes(dim, nd)]))
@@ -297,7 +299,7 @@ def programs(draw: Any, stable_only: bool = False) -> tuple[list[Step], list[tup
             ))
             args = ((first, Ellipsis) if draw(st.booleans()) else first,)
         elif op in ("cat", "stack"):
-            n = max(nd, 1) + (op == "stack")
+            n = nd + 1 if op == "stack" else max(nd, 1)
             d = draw(st.integers(-n, n - 1))
             if op == "cat":
                 if nd == 0:

@@ -27,11 +27,13 @@ def generator() -> np.random.Generator:
 
 
 def _size(size: Sequence[Any]) -> tuple[int, ...]:
-    if len(size) == 1 and not isinstance(size[0], (int, np.integer)):
+    if len(size) == 1 and isinstance(size[0], (tuple, list, np.ndarray)):
         size = tuple(size[0])
     for s in size:
-        if not isinstance(s, (int, np.integer)) or isinstance(s, bool) or s < 0:
-            raise ValueError(f"size={tuple(size)}: expected non-negative ints")
+        if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
+            raise TypeError(f"size={tuple(size)}: expected non-negative ints")
+        if s < 0:
+            raise RuntimeError(f"size={tuple(size)}: expected non-negative ints")
     return tuple(int(s) for s in size)
 
 
@@ -85,7 +87,7 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
     if end is None:
         start, end = 0, start
     if step == 0:
-        raise ValueError("arange: step must be nonzero")
+        raise RuntimeError("arange: step must be nonzero")
     if dtype is None:
         ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = int64 if ints else float32
@@ -115,6 +117,6 @@ def randint(low: int, high: int | None = None, size: Sequence[int] = (),
     if high is None:
         low, high = 0, low
     if high <= low:
-        raise ValueError(f"randint: expected low < high, got low={low}, high={high}")
+        raise RuntimeError(f"randint: expected low < high, got low={low}, high={high}")
     dt = int64 if dtype is None else _as_dtype(dtype)
     return Tensor(_rng.integers(low, high, size=_size((size,))).astype(dt))

@@ -82,6 +82,8 @@ def _dims(dim: Any, ndim: int, name: str = "dim") -> tuple[int, ...]:
         return tuple(range(ndim))
     if type(dim) is int and -ndim <= dim < ndim:  # the common case, checked at once
         return (dim % ndim,)
+    if not isinstance(dim, (int, np.integer, tuple, list)):
+        raise TypeError(f"{name}={dim!r}: expected an int or a tuple of ints")
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
     out = []
     n = max(ndim, 1)
@@ -94,7 +96,7 @@ def _dims(dim: Any, ndim: int, name: str = "dim") -> tuple[int, ...]:
             )
         out.append(int(d) % n if ndim else 0)
     if len(set(out)) != len(out):
-        raise ValueError(f"{name}={dim!r} names a dimension twice")
+        raise RuntimeError(f"{name}={dim!r} names a dimension twice")
     return tuple(sorted(out)) if ndim else ()
 
 
@@ -205,7 +207,7 @@ class Tensor:
 
     def item(self) -> Any:
         if self.data.size != 1:
-            raise ValueError(
+            raise RuntimeError(
                 f"a Tensor with {self.data.size} elements cannot be converted to Scalar"
             )
         return self.data.item()
@@ -561,13 +563,14 @@ class Tensor:
 
     def relu(self) -> Tensor:
         # d/dx relu x = 1 where x > 0, else 0
+        # max(x, 0), not x * mask: -inf * 0 would be nan (torch: relu(-inf) = 0, relu(nan) = nan)
         mask = self.data > 0
-        return _make(self.data * mask, (self,), "relu", lambda g, out: (g * mask,))
+        return _make(np.maximum(self.data, 0), (self,), "relu", lambda g, out: (g * mask,))
 
     def clamp(self, min: Scalar | None = None, max: Scalar | None = None) -> Tensor:
         # gradient passes where min <= x <= max (bounds included, as torch)
         if min is None and max is None:
-            raise ValueError("clamp: at least one of min and max must not be None")
+            raise RuntimeError("clamp: at least one of min and max must not be None")
         x = self.data
         data = np.clip(x, min, max).astype(x.dtype, copy=False)
         mask = np.ones(x.shape, dtype=bool)
@@ -882,7 +885,8 @@ class Tensor:
         z = self
         if self.data.size:
             m = self.data.max(axis=_dims(dim, self.ndim), keepdims=True)
-            z = self - np.where(np.isfinite(m), m, 0).astype(self.dtype, copy=False)
+            # an all -inf row shifts by 0; a +inf makes the row nan, as torch's does
+            z = self - np.where(np.isneginf(m), 0, m).astype(self.dtype, copy=False)
         return z - z.logsumexp(dim, keepdim=True)
 
 
@@ -978,7 +982,8 @@ def where(condition: TensorLike, input: TensorLike, other: TensorLike) -> Tensor
     where it was picked."""
     cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition)
     if cond.dtype != np.bool_:
-        raise TypeError(f"where expected condition to be a boolean tensor, but got {cond.dtype}")
+        raise RuntimeError(
+            f"where expected condition to be a boolean tensor, but got {cond.dtype}")
     a = input if isinstance(input, Tensor) else None
     b = other if isinstance(other, Tensor) else None
     if a is None and b is None:
@@ -1017,7 +1022,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Stack along a new ``dim``; each input gets back its slice of the gradient."""
     ts = tuple(_as_tensor(t) for t in tensors)
     if not ts:
-        raise ValueError("stack expects a non-empty sequence of tensors")
+        raise RuntimeError("stack expects a non-empty sequence of tensors")
     for i, t in enumerate(ts):
         if t.shape != ts[0].shape:
             raise RuntimeError(
