@@ -81,15 +81,18 @@ def draw_comparison(
         rows.append((name, ga, gb, diff))
     g.comparison = [(n, d) for n, _, _, d in rows]
     table = []
-    if rows:
+    for n, ga, gb, d in rows:
+        diff = f"{fmt_number(d)}" if d else "0 (identical)"
         cells = "".join(
-            f'<TR><TD ALIGN="LEFT"><B>∂/∂{_e(n)}</B></TD>'
-            f'<TD ALIGN="LEFT"><FONT COLOR="{GRAD_COLOR}">{_e(labels[0])}: {_e(summarize(ga))}'
-            f'</FONT></TD><TD ALIGN="LEFT"><FONT COLOR="{GRAD_COLOR}">{_e(labels[1])}: '
-            f"{_e(summarize(gb))}</FONT></TD>"
-            f'<TD ALIGN="LEFT"><B>max |Δ| = {_e(fmt_number(d) if d else "0")}</B></TD></TR>'
-            for n, ga, gb, d in rows
+            f'<TR><TD ALIGN="LEFT">{_e(side)}</TD>'
+            f'<TD ALIGN="LEFT"><FONT COLOR="{GRAD_COLOR}">{_e(summarize(v))}</FONT></TD></TR>'
+            for side, v in ((labels[0], ga), (labels[1], gb))
         )
-        table = [f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="4">{cells}</TABLE>']
+        table.append(
+            f'<TABLE ALIGN="LEFT" BORDER="0" CELLBORDER="0" CELLSPACING="2">'
+            f'<TR><TD ALIGN="LEFT" COLSPAN="2"><B>gradient at {_e(n)}</B></TD></TR>{cells}'
+            f'<TR><TD ALIGN="LEFT"><B>max |Δ|</B></TD><TD ALIGN="LEFT"><B>{diff}</B></TD></TR>'
+            "</TABLE>"
+        )
     g.attr(label=legend_label(kinds, True, title, rows_html=table))
     return g

@@ -65,6 +65,7 @@ MUTED = "#64748b"
 FONT = "Helvetica"
 CLUSTER_FILLS = ("#f8fafc", "#eef2ff", "#f0fdf4", "#fff7ed")
 
+FANOUT = 8  # a tensor with more uses than this gets a reference node per use
 EXACT = 6  # at most this many elements are shown one by one; more get min/mean/max
 DTYPE_SHORT = {"float16": "f16", "float32": "f32", "float64": "f64", "int32": "i32",
                "int64": "i64", "bool": "bool", "uint8": "u8", "int8": "i8", "int16": "i16"}
@@ -264,8 +265,8 @@ def legend_label(kinds: Iterable[str], show_grad: bool, title: str | None = None
     rows = []
     if title:
         rows.append(f'<FONT POINT-SIZE="14"><B>{_e(title)}</B></FONT>')
-    rows.append(f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="4"><TR>{"".join(cells)}'
-                "</TR></TABLE>")
+    rows.append(f'<TABLE ALIGN="LEFT" BORDER="0" CELLBORDER="0" CELLSPACING="4"><TR>'
+                f'{"".join(cells)}</TR></TABLE>')
     rows += [f'<FONT POINT-SIZE="10">{_e(line)}</FONT>' for line in extra]
     rows += list(rows_html)
     return ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">'
@@ -354,14 +355,27 @@ class _Builder:
             "grad": None if grad is None else full_text(grad, 1000),
         }
 
+    def reference_node(self, name: str, target: str, t: Tensor, key: tuple[int, ...],
+                       n_uses: int) -> None:
+        """A small stand-in for ``target`` where one of its many uses sits."""
+        kind = self.kind(t)
+        fill, border = COLORS[kind]
+        title = self.title(t, kind) or shape_text(t)
+        self.place(key, name, f"↑ {title}", {
+            "shape": "box", "style": "rounded,filled,dashed", "fillcolor": fill,
+            "color": border, "fontsize": "9", "height": "0.25", "margin": "0.06,0.02",
+            "tooltip": _tooltip(f"the tensor drawn as {target} ({title}), used {n_uses} times: "
+                                "drawn once per use to keep a large layout fast")})
+        self.node_data[name] = dict(self.node_data[target], reference=target)
+
     def op_node(self, t: Tensor, name: str, key: tuple[int, ...]) -> None:
         fused = t.op in FUSED_OPS
         kind = "fused" if fused else "op"
         self.kinds.add(kind)
         fill, border = COLORS[kind]
         if fused:
-            label = (f'<<B>{_e(t.op)}</B><BR/><FONT POINT-SIZE="8" COLOR="{border}">'
-                     "fused · 1 node</FONT>>")
+            label = (f'<<B>{_e(t.op)}</B><BR/><FONT POINT-SIZE="9" COLOR="{border}">'
+                     "fused: one node</FONT>>")
             attrs = {"shape": "box", "style": "rounded,filled,bold", "penwidth": "2.5",
                      "fontsize": "12", "margin": "0.2,0.08"}
         else:
@@ -423,6 +437,8 @@ def build(g: Graph, roots: list[Tensor], *, names: dict[int, str], modules: dict
             consumers.setdefault(id(p), []).append(t.scope)
     edges: list[tuple[str, str, dict[str, str]]] = []
     cut: list[str] = []
+    uses: dict[int, int] = {}
+    refs: list[tuple[str, str, Tensor, tuple[int, ...], int]] = []
     for t in shown:
         i = number[id(t)]
         tname = f"{prefix}t{i}"
@@ -438,13 +454,23 @@ def build(g: Graph, roots: list[Tensor], *, names: dict[int, str], modules: dict
         edges.append((oname, tname, _edge_attrs(edge_grads, id(t), None, t)))
         missing = False
         for p in t.parents:
-            if id(p) in number:
-                edges.append((f"{prefix}t{number[id(p)]}", oname,
-                              _edge_attrs(edge_grads, id(p), id(t), p)))
-            else:
+            if id(p) not in number:
                 missing = True
+                continue
+            pname = f"{prefix}t{number[id(p)]}"
+            n_uses = len(consumers[id(p)])
+            use = uses[id(p)] = uses.get(id(p), 0) + 1
+            if n_uses > FANOUT and use < n_uses:
+                # a tensor used all over a large graph: one small reference per use instead
+                # of edges across the whole picture (they make Graphviz's layout quadratic)
+                ref = f"{pname}_use{use}"
+                refs.append((ref, pname, p, key, n_uses))
+                pname = ref
+            edges.append((pname, oname, _edge_attrs(edge_grads, id(p), id(t), p)))
         if missing:
             cut.append(oname)
+    for ref, target, p, key, n_uses in refs:
+        b.reference_node(ref, target, p, key, n_uses)
     b.emit(g)
     for tail, head, attrs in edges:
         g.edge(tail, head, **attrs)

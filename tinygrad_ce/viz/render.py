@@ -84,9 +84,9 @@ def layout(source: str, fmt: str, renderer: str | None = None) -> bytes:
         except ImportError:
             continue
         return _quiet(lambda: pygraphviz.AGraph(string=source).draw(format=fmt, prog="dot"))
-    wanted = f"renderer {renderer!r}" if renderer else "a Graphviz renderer"
+    wanted = f"renderer {renderer!r} not found" if renderer else "no Graphviz renderer found"
     raise RendererMissing(
-        f"no {wanted} found: install Graphviz (its 'dot' command) or pygraphviz "
+        f"{wanted}: install Graphviz (its 'dot' command) or pygraphviz "
         "(pip install pygraphviz)"
     )
 
