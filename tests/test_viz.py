@@ -448,7 +448,7 @@ def test_html_page_is_self_contained(tmp_path: Path):
     page = path.read_text()
     assert "<svg" in page and "<script" in page
     assert not re.search(r"""(src|href)=["']https?://""", page)
-    blob = page.split('id="node-data">', 1)[1].split("</script>", 1)[0]
+    blob = page.split('id="graph-data">', 1)[1].split("</script>", 1)[0]
     data = json.loads(blob)
     assert data == json.loads(json.dumps(g.node_data))
 

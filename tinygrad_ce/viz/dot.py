@@ -112,10 +112,15 @@ def summarize(a: np.ndarray) -> str:
     return f"min {lo} · mean {fmt_number(f.mean())} · max {hi}" + text
 
 
-def full_text(a: np.ndarray, threshold: int = 120) -> str:
+def full_text(a: np.ndarray, threshold: int = 120, precision: int = 4) -> str:
     """The whole array (summarised with ``...`` past ``threshold`` elements)."""
-    return np.array2string(np.asarray(a), precision=4, threshold=threshold, edgeitems=3,
-                           max_line_width=78, separator=", ")
+    return np.array2string(np.asarray(a), precision=precision, threshold=threshold,
+                           edgeitems=3, max_line_width=78, separator=", ")
+
+
+def page_text(a: np.ndarray) -> str:
+    """The array as the html page shows it on a click: up to 1,000 elements, 6 decimals."""
+    return full_text(a, threshold=1000, precision=6)
 
 
 def shape_text(t: Tensor) -> str:
@@ -351,8 +356,8 @@ class _Builder:
         self.node_data[name] = {
             "title": title or "tensor", "kind": LEGEND_TEXT[kind], "shape": list(t.data.shape),
             "dtype": str(t.data.dtype), "op": t.op or None,
-            "data": full_text(t.data, 1000),
-            "grad": None if grad is None else full_text(grad, 1000),
+            "data": page_text(t.data),
+            "grad": None if grad is None else page_text(grad),
         }
 
     def reference_node(self, name: str, target: str, t: Tensor, key: tuple[int, ...],

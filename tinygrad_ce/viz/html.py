@@ -21,7 +21,7 @@ _PAGE = """<!DOCTYPE html>
   #view svg { width: 100%; height: 100%; display: block; }
   #view g.node { cursor: pointer; }
   #view g.node.selected path, #view g.node.selected polygon { stroke: #2563eb; stroke-width: 3px; }
-  #tools { position: absolute; top: 8px; left: 8px; display: flex; gap: 4px; }
+  #tools { position: absolute; top: 8px; right: 8px; display: flex; gap: 4px; }
   #tools button { font-size: 14px; padding: 2px 9px; border: 1px solid #94a3b8;
                   background: #f8fafc; border-radius: 4px; cursor: pointer; }
   #panel { width: 380px; border-left: 1px solid #cbd5e1; padding: 12px 14px; overflow: auto;
@@ -46,11 +46,11 @@ __SVG__
 <div id="node-meta" class="meta"></div>
 <div id="node-body"><p class="hint">Click a node to see its full value and gradient.
 Drag to pan, scroll to zoom.</p></div></aside>
-<script type="application/json" id="node-data">__DATA__</script>
+<script type="application/json" id="graph-data">__DATA__</script>
 <script>
 (function () {
   "use strict";
-  const data = JSON.parse(document.getElementById("node-data").textContent);
+  const data = JSON.parse(document.getElementById("graph-data").textContent);
   const view = document.getElementById("view");
   const svg = view.querySelector("svg");
   svg.removeAttribute("width");
