@@ -373,6 +373,17 @@ def test_var_with_dim_empty_tuple_has_the_gradient_of_var() -> None:
     assert np.isinf(xt2.grad.numpy()).all()  # torch's
 
 
+def test_matmul_of_mixed_float_dtypes_promotes_where_torch_refuses() -> None:
+    # documented difference: float32 @ float64 is float64 (as torch's elementwise ops
+    # promote); each gradient keeps its input's dtype, as torch's always do
+    a, w = tg.ones(2, 3, requires_grad=True), tg.ones(3, 2, dtype=tg.float64, requires_grad=True)
+    y = (a @ w).sum()
+    y.backward()
+    assert y.dtype == np.float64 and a.grad.dtype == np.float32 and w.grad.dtype == np.float64
+    with pytest.raises(RuntimeError, match="same dtype"):
+        T.ones(2, 3) @ T.ones(3, 2, dtype=T.float64)
+
+
 def test_grad_outputs_count_differs_where_torch_accepts_it() -> None:
     # torch silently accepts two grad_outputs for one output; a count mismatch is a bug
     (g,) = T.autograd.grad([T.ones(1, requires_grad=True).sum()] * 1,

@@ -531,3 +531,26 @@ def test_binary_ops_broadcast_like_torch(shapes: Any, op: str, dtype: Any, data:
     against_torch(lambda *t: run(torch, [Step(op)], t), lambda *t: run(tg, [Step(op)], t),
                   arrays, dtype, what=op)
 
+
+@given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3,
+                                                 min_side=0, max_side=3),
+       op=st.sampled_from(sorted(BINARY)), first_is_double=st.booleans(), data=st.data())
+def test_mixed_float_dtypes_promote_and_keep_each_gradient_dtype(
+        shapes: Any, op: str, first_is_double: bool, data: Any) -> None:
+    """float32 with float64: the result is float64 as in torch, and each input's gradient
+    has that input's own dtype (torch casts it back, so do we)."""
+    dtypes = (np.float64, np.float32) if first_is_double else (np.float32, np.float64)
+    arrays = [data.draw(_values(dt, s, 3.0)) for dt, s in zip(dtypes, shapes.input_shapes)]
+    tt = [torch.tensor(a, requires_grad=True) for a in arrays]
+    oo = [tg.Tensor(a, requires_grad=True) for a in arrays]
+    out_t, out_o = run(torch, [Step(op)], tt), run(tg, [Step(op)], oo)
+    assert out_o.dtype == np.float64
+    close(out_o, out_t, np.float32, f"{op}: forward")
+    up = np.random.default_rng(1).standard_normal(tuple(out_t.shape)) + 1.5
+    gt = torch.autograd.grad(out_t, tt, torch.tensor(up), allow_unused=True)
+    go = tg.autograd.grad(out_o, oo, tg.Tensor(up), allow_unused=True)
+    for i, (a, b, dt) in enumerate(zip(go, gt, dtypes)):
+        if b is None:
+            continue
+        assert a is not None and a.dtype == np.dtype(dt), f"{op}: gradient {i} is {a.dtype}"
+        close(a, b, np.float32, f"{op}: gradient of input {i}")

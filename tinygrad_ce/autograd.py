@@ -202,6 +202,8 @@ def backprop(
                             f"backward of '{node.op}' returned a gradient of shape {pg.shape} "
                             f"for an input of shape {p.shape}"
                         )
+                if pg.dtype != p.dtype:  # a float32 input of a float64 op gets float32
+                    pg = pg.to(p.dtype)
                 prev = grads.get(id(p))
                 grads[id(p)] = pg if prev is None else prev + pg
     if not retain_graph:
