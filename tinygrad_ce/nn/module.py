@@ -427,11 +427,13 @@ def load(path: str | os.PathLike[str]) -> OrderedDict[str, np.ndarray]:
     if not os.path.exists(path):
         raise FileNotFoundError(f"checkpoint {path!r} does not exist")
     try:
-        npz = np.load(path, allow_pickle=False)
-        if not isinstance(npz, np.lib.npyio.NpzFile):
-            raise ValueError("it holds a single array, not named arrays")
-        with npz:
-            return OrderedDict((k, npz[k]) for k in npz.files)
+        # our own file handle: numpy leaves its own open when a truncated zip fails to parse
+        with open(path, "rb") as f:
+            npz = np.load(f, allow_pickle=False)
+            if not isinstance(npz, np.lib.npyio.NpzFile):
+                raise ValueError("it holds a single array, not named arrays")
+            with npz:
+                return OrderedDict((k, npz[k]) for k in npz.files)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as e:
         raise ValueError(
             f"{path!r} is not a readable .npz checkpoint (truncated or another format?): {e}"
