@@ -573,3 +573,14 @@ def test_gallery_is_fresh():
             stale.append(name)
     assert not stale, (f"viz/ is stale for {stale}: run "
                        "`tinygrad-ce graph all --format svg,dot --out viz`")
+
+
+def test_grad_flow_labels_a_repeated_input_once_with_the_sum():
+    x = leaf([3.0, -1.0], "x")
+    y = (x * x).sum()  # both inputs of mul are x: together they send 2 x g back
+    a = parse(draw_graph(y, grad_flow=True))
+    (mul,) = [n for n in op_nodes(a) if label(a, n) == "mul"]
+    labels = [e.attr["label"] for e in a.in_edges(mul)]
+    assert len(labels) == 2
+    labelled = [t for t in labels if t]
+    assert len(labelled) == 1 and "[6, -2] (sum of 2 uses)" in labelled[0]

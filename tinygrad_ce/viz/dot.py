@@ -456,9 +456,9 @@ def build(g: Graph, roots: list[Tensor], *, names: dict[int, str], modules: dict
             continue
         oname = f"{prefix}o{i}"
         b.op_node(t, oname, key)
-        edges.append((oname, tname, _edge_attrs(edge_grads, id(t), None, t)))
+        edges.append((oname, tname, _edge_attrs(edge_grads, id(t), None)))
         missing = False
-        for p in t.parents:
+        for j, p in enumerate(t.parents):
             if id(p) not in number:
                 missing = True
                 continue
@@ -471,7 +471,12 @@ def build(g: Graph, roots: list[Tensor], *, names: dict[int, str], modules: dict
                 ref = f"{pname}_use{use}"
                 refs.append((ref, pname, p, key, n_uses))
                 pname = ref
-            edges.append((pname, oname, _edge_attrs(edge_grads, id(p), id(t), p)))
+            same = sum(1 for q in t.parents if q is p)
+            if any(q is p for q in t.parents[:j]):
+                attrs = {}  # x * x: the first of the parallel edges carries the sum
+            else:
+                attrs = _edge_attrs(edge_grads, id(p), id(t), same)
+            edges.append((pname, oname, attrs))
         if missing:
             cut.append(oname)
     for ref, target, p, key, n_uses in refs:
@@ -499,15 +504,17 @@ def build(g: Graph, roots: list[Tensor], *, names: dict[int, str], modules: dict
 
 
 def _edge_attrs(edge_grads: dict[tuple[int, int], np.ndarray] | None, tail: int,
-                head: int | None, t: Tensor) -> dict[str, str]:
-    """Edge style; with ``edge_grads``, the gradient flowing back along the edge, in red."""
+                head: int | None, parallel: int = 1) -> dict[str, str]:
+    """Edge style; with ``edge_grads``, the gradient flowing back along the edge, in red
+    (``parallel`` > 1: the input is used that many times by the op, the label sums them)."""
     if edge_grads is None:
         return {}
     g = edge_grads.get((tail, head if head is not None else -1))
     if g is None:
         return {}
+    text = " " + summarize(g) + (f" (sum of {parallel} uses)" if parallel > 1 else "")
     return {"color": f"{MUTED}:{GRAD_COLOR}", "dir": "both", "arrowtail": "normal",
-            "fontcolor": GRAD_COLOR, "fontsize": "9", "label": " " + summarize(g),
+            "fontcolor": GRAD_COLOR, "fontsize": "9", "label": text,
             "tooltip": _tooltip("gradient flowing back along this edge:", full_text(g))}
 
 
