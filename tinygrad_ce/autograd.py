@@ -8,6 +8,7 @@ the shape check, the order of the walk and the release of saved data.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -214,12 +215,29 @@ def backprop(
     return result
 
 
+def _base_refs(a: np.ndarray) -> int:
+    return sys.getrefcount(a.base)
+
+
+# what _base_refs reads for a view whose base nobody else holds (the count is the
+# interpreter's business, so it is measured rather than assumed)
+_SOLE_VIEW = _base_refs(np.zeros(1).reshape(1, 1))
+
+
+def _shared(a: np.ndarray) -> bool:
+    """Could writing into ``a`` change an array someone else holds? Yes if it is read-only
+    or a view whose base is held elsewhere too. A view of a fresh temporary (a Linear's
+    weight gradient comes back transposed) is not shared, and copying it would cost a
+    pass over every weight on every step."""
+    return not a.flags.writeable or (a.base is not None and _base_refs(a) > _SOLE_VIEW)
+
+
 def accumulate(leaf: Tensor, g: Tensor, create_graph: bool) -> None:
     """``leaf.grad += g`` without ever writing into an array someone else holds."""
     if leaf.grad is None:
         if not create_graph:
             g = g.detach()
-            if g.data.base is not None or not g.data.flags.writeable:
+            if _shared(g.data):
                 g.data = g.data.copy()
         leaf.grad = g
     elif create_graph:
