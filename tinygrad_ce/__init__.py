@@ -3,7 +3,8 @@ how backpropagation works, the backward of cross-entropy above all."""
 
 from __future__ import annotations
 
-from tinygrad_ce import autograd
+# nn, optim and data build on the engine (tensor, autograd), which imports none of them
+from tinygrad_ce import autograd, data, nn, optim
 from tinygrad_ce.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from tinygrad_ce.creation import (
     arange,
@@ -61,5 +62,5 @@ __all__ = [
     "Tensor", "autograd", "tensor", "zeros", "ones", "full", "full_like", "arange", "eye",
     "zeros_like", "ones_like", "randn", "rand", "randint", "manual_seed", "float16", "float32",
     "float64", "int32", "int64", "bool_", "where", "cat", "stack", "no_grad", "enable_grad",
-    "set_grad_enabled", "is_grad_enabled", "gradcheck", "gradgradcheck",
+    "set_grad_enabled", "is_grad_enabled", "gradcheck", "gradgradcheck", "nn", "optim", "data",
 ]
