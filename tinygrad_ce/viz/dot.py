@@ -352,6 +352,8 @@ class _Builder:
                  "tooltip": _tooltip(*tip)}
         if kind == "output":
             attrs["penwidth"] = "2"
+        if kind == "constant" and not title and t.data.size == 1:  # a literal: small
+            attrs.update(height="0.3", width="0.3", margin="0.06,0.02")
         self.place(key, name, label, attrs)
         self.node_data[name] = {
             "title": title or "tensor", "kind": LEGEND_TEXT[kind], "shape": list(t.data.shape),

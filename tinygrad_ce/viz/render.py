@@ -35,7 +35,13 @@ class Graph(graphviz.Digraph):
         self.node_data: dict[str, dict[str, Any]] = {}
         self.title: str | None = None
 
+    def copy(self) -> Graph:
+        other = super().copy()
+        other.node_data, other.title = dict(self.node_data), self.title
+        return other
+
     def svg(self) -> str:
+        """The picture as SVG text, laid out by the first renderer found."""
         return layout(self.source, "svg").decode("utf-8")
 
     def _repr_svg_(self) -> str:
