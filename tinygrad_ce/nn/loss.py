@@ -25,7 +25,7 @@ def _weight(weight: Any) -> Tensor | None:
         return None
     w = weight if isinstance(weight, Tensor) else Tensor(np.asarray(weight))
     if w.ndim != 1 or w.dtype.kind != "f":
-        raise ValueError(f"weight must be a 1-D float tensor (one value per class); "
+        raise RuntimeError(f"weight must be a 1-D float tensor (one value per class); "
                          f"got shape {w.shape} and dtype {w.dtype}")
     return w
 
@@ -41,7 +41,7 @@ class CrossEntropyLoss(Module):
         self.ignore_index = int(ignore_index)
         self.reduction = _reduction(reduction)
         if not 0.0 <= label_smoothing <= 1.0:
-            raise ValueError(f"label_smoothing must be between 0.0 and 1.0. "
+            raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. "
                              f"Got: {label_smoothing}")
         self.label_smoothing = float(label_smoothing)
         self.fused = bool(fused)
