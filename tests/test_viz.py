@@ -584,3 +584,18 @@ def test_grad_flow_labels_a_repeated_input_once_with_the_sum():
     assert len(labels) == 2
     labelled = [t for t in labels if t]
     assert len(labelled) == 1 and "[6, -2] (sum of 2 uses)" in labelled[0]
+
+
+def test_several_outputs_and_named_scopes():
+    x = leaf([1.0, 2.0], "x")
+    with tg.autograd.scope("encoder"):
+        h = x.tanh()
+    a, b = h * 2, h.exp()
+    g = parse(draw_graph([a, b]))
+    outputs = [n for n in tensor_nodes(g)
+               if g.get_node(n).attr["fillcolor"] == COLORS["output"][0]]
+    assert len(outputs) == 2
+    assert len(tensor_nodes(g)) == 5  # a, b, h, x, the literal 2
+    (encoder,) = clusters(g).values()
+    assert encoder.graph_attr["label"] == "encoder"
+    assert [label(g, n) for n in op_nodes(encoder)] == ["tanh"]

@@ -130,7 +130,10 @@ def shape_text(t: Tensor) -> str:
 
 # ----- names ---------------------------------------------------------------------------------
 def module_label(name: str | None, module: Any) -> str:
-    """``0: Linear(2→16)``: the name from ``named_modules`` and what the module is."""
+    """``0: Linear(2→16)``: the name from ``named_modules`` and what the module is
+    (a plain string owner, ``autograd.scope("attention")``, is its own label)."""
+    if isinstance(module, str):
+        return f"{name}: {module}" if name else module
     kind = type(module).__name__
     fin, fout = getattr(module, "in_features", None), getattr(module, "out_features", None)
     if isinstance(fin, int) and isinstance(fout, int):
