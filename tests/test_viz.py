@@ -369,8 +369,10 @@ def test_comparison_shows_both_graphs_and_the_largest_gradient_difference():
 def test_bad_arguments_are_named():
     x = leaf([1.0, 2.0])
     y = (x * 2).sum()
-    with pytest.raises(TypeError, match=r"root\[0\] is a str; expected a Tensor"):
+    with pytest.raises(TypeError, match=r"root is a str; expected a Tensor"):
         draw_graph("x")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"root\[1\] is a int; expected a Tensor"):
+        draw_graph([y, 3])  # type: ignore[list-item]
     with pytest.raises(ValueError, match=r"rankdir='UP'"):
         draw_graph(y, rankdir="UP")
     with pytest.raises(ValueError, match=r"max_nodes=0"):
@@ -599,3 +601,15 @@ def test_several_outputs_and_named_scopes():
     (encoder,) = clusters(g).values()
     assert encoder.graph_attr["label"] == "encoder"
     assert [label(g, n) for n in op_nodes(encoder)] == ["tanh"]
+
+
+def test_comparison_rejects_what_it_cannot_compare():
+    x = leaf([[1.0, 2.0], [0.5, -1.0]], "logits")
+    y = tg.tensor([1, 0])
+    with pytest.raises(ValueError, match="one fused and one unfused loss"):
+        draw_comparison([F.cross_entropy(x, y)] * 2, F.cross_entropy_unfused(x, y))
+    with pytest.raises(ValueError, match=r"scalar output; got one of shape \(2,\)"):
+        draw_comparison(F.cross_entropy(x, y, reduction="none"),
+                        F.cross_entropy_unfused(x, y, reduction="none"))
+    with pytest.raises(TypeError, match=r"fused is a float; expected a Tensor"):
+        draw_comparison(1.0, F.cross_entropy_unfused(x, y))  # type: ignore[arg-type]

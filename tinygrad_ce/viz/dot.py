@@ -188,6 +188,9 @@ def collect(roots: Sequence[Tensor]) -> list[Tensor]:
 
 
 def _as_roots(root: Tensor | Sequence[Tensor], what: str = "root") -> list[Tensor]:
+    if not isinstance(root, (Tensor, list, tuple)):
+        raise TypeError(f"{what} is a {type(root).__name__}; expected a Tensor or a sequence "
+                        "of Tensors")
     roots = [root] if isinstance(root, Tensor) else list(root)
     if not roots:
         raise ValueError(f"{what} is empty; expected a Tensor or a sequence of Tensors")
