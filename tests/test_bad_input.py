@@ -61,6 +61,14 @@ def _linear() -> tuple[nn.Linear, torch.nn.Linear]:
     return nn.Linear(3, 2), torch.nn.Linear(3, 2)
 
 
+def _adam(model: nn.Module) -> optim.Adam:
+    return optim.Adam(list(model.parameters()))
+
+
+def _adam_t(model: torch.nn.Module) -> torch.optim.Adam:
+    return torch.optim.Adam(model.parameters())
+
+
 ROWS = [
     # ----- construction -------------------------------------------------------------------
     Row("tensor: list of strings", lambda: tg.tensor(["a", "b"]), TypeError,
@@ -259,6 +267,16 @@ ROWS = [
         lambda: optim.SGD(_linear()[0].parameters(), lr=1, momentum=-1), ValueError,
         r"Invalid momentum value: -1",
         lambda: T.optim.SGD(_linear()[1].parameters(), lr=1, momentum=-1)),
+    Row("Optimizer.load_state_dict: another optimizer's groups",
+        lambda: _adam(nn.Linear(3, 2)).load_state_dict(
+            _adam(nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 2))).state_dict()), ValueError,
+        r"parameter group 0 with 4 parameters; this optimizer's has 2",
+        lambda: _adam_t(T.nn.Linear(3, 2)).load_state_dict(
+            _adam_t(T.nn.Sequential(T.nn.Linear(3, 2), T.nn.Linear(2, 2))).state_dict())),
+    Row("Optimizer.load_state_dict: not a state dict",
+        lambda: _adam(nn.Linear(3, 2)).load_state_dict([1]), ValueError,
+        r"state_dict must be a dict with 'state' and 'param_groups'",
+        lambda: _adam_t(T.nn.Linear(3, 2)).load_state_dict([1]), TypeError),
     # ----- data ---------------------------------------------------------------------------------
     Row("make_spirals: no samples", lambda: data.make_spirals(0), ValueError,
         r"n_samples=0: expected an int >= 1"),
@@ -502,6 +520,21 @@ def state_optimizer_nan_gradient() -> None:
         assert np.isnan(v).all()
 
 
+def state_optimizer_load_misshaped_state() -> None:
+    model, opt = _trained()
+    state, lr = _state_copy(opt), opt.param_groups[0]["lr"]
+    other = nn.MLP(3, 5, 2)  # same number of parameters, other shapes
+    opt_other = optim.Adam(list(other.parameters()), lr=0.5)
+    for p in other.parameters():
+        p.grad = tg.ones(*p.shape)
+    opt_other.step()
+    with pytest.raises(ValueError, match=r"state 'exp_avg' of parameter 0 has shape \(5, 3\); "
+                                         r"the parameter has \(4, 3\)"):
+        opt.load_state_dict(opt_other.state_dict())
+    _same_state(opt, state)
+    assert opt.param_groups[0]["lr"] == lr
+
+
 def state_load_state_dict_bad_keys() -> None:
     model, _ = _trained()
     before = _snapshot(model)
@@ -593,6 +626,7 @@ STATE = {
     "cross_entropy: a bad target leaves model and gradients": state_cross_entropy_bad_target,
     "Optimizer.step: one gradient of the wrong shape": state_optimizer_step_bad_gradient,
     "Optimizer.step: NaN gradients make NaN parameters": state_optimizer_nan_gradient,
+    "Optimizer.load_state_dict: state of other shapes": state_optimizer_load_misshaped_state,
     "load_state_dict: missing, unexpected, misshaped, non-numeric": state_load_state_dict_bad_keys,
     "load: truncated, text, .npy or pickled file": state_load_truncated_or_foreign_checkpoint,
     "save: a crash while writing": state_save_fails_midway,

@@ -354,6 +354,35 @@ def test_random_programs_with_large_magnitudes_match_torch(program: Any, dtype: 
                   what=repr(steps))
 
 
+@given(program=programs(), dtype=DTYPES, data=st.data())
+def test_leaf_gradients_own_their_memory(program: Any, dtype: Any, data: Any) -> None:
+    """After backward(), writing into one leaf's .grad in place (gradient clipping, an
+    optimizer) changes nothing else: no other .grad, no input, no output, not the upstream
+    gradient handed to backward."""
+    steps, shapes = program
+    arrays = [data.draw(_values(dtype, s, 3.0), label=f"input {i}") for i, s in enumerate(shapes)]
+    leaves = [tg.Tensor(a.copy(), requires_grad=True) for a in arrays]
+    with np.errstate(all="ignore"):
+        out = run(tg, steps, leaves)
+        out_before = out.data.copy()
+        up = tg.Tensor(np.random.default_rng(1).standard_normal(out.shape).astype(dtype) + 1.5)
+        up_before = up.data.copy()
+        out.backward(up)
+    grads = [leaf.grad for leaf in leaves if leaf.grad is not None]
+    before = [g.data.copy() for g in grads]
+    for i, g in enumerate(grads):
+        assert g.data.flags.writeable, f"gradient {i} is read-only"
+        g.data[...] = 7.0
+        for j, h in enumerate(grads):
+            if j != i:
+                np.testing.assert_array_equal(h.data, before[j], err_msg=f"grad {j} aliased")
+        g.data[...] = before[i]
+    for leaf, a in zip(leaves, arrays):
+        np.testing.assert_array_equal(leaf.data, a)
+    np.testing.assert_array_equal(out.data, out_before)
+    np.testing.assert_array_equal(up.data, up_before)
+
+
 # ----- random cross-entropy configurations --------------------------------------------------
 @dataclass
 class CE:
@@ -482,13 +511,15 @@ def _torch_mlp(model: Any, activation: str, dtype: Any) -> torch.nn.Sequential:
     hyper=st.fixed_dictionaries({"lr": st.sampled_from([1e-3, 0.05, 0.3]),
                                  "wd": st.sampled_from([0.0, 0.0, 1e-2])}),
     loss=st.sampled_from(["fused", "unfused", "mse"]),
+    schedule=st.sampled_from([None, "StepLR", "CosineAnnealingLR"]),
     seed=st.integers(0, 2**16),
 )
 def test_random_mlp_training_trajectories_match_torch(dtype: Any, sizes: Any, activation: str,
                                                       optimizer: str, hyper: dict[str, float],
-                                                      loss: str, seed: int) -> None:
-    """A few steps of (forward, loss, backward, step) in both libraries from the same weights:
-    losses and parameters agree after every step."""
+                                                      loss: str, schedule: str | None,
+                                                      seed: int) -> None:
+    """A few steps of (forward, loss, backward, step, schedule) in both libraries from the
+    same weights: losses, parameters and learning rates agree after every step."""
     n_in, hidden, n_out, batch = sizes
     tg.manual_seed(seed)
     model = tg.nn.MLP(n_in, hidden, n_out, activation=activation, dtype=dtype)
@@ -496,6 +527,11 @@ def test_random_mlp_training_trajectories_match_torch(dtype: Any, sizes: Any, ac
     rng = np.random.default_rng(seed)
     opt = OPTIMIZERS[optimizer](optim, list(model.parameters()), hyper)
     opt_t = OPTIMIZERS[optimizer](torch.optim, list(net.parameters()), hyper)
+    schedules = []
+    if schedule is not None:
+        kw = {"step_size": 2, "gamma": 0.5} if schedule == "StepLR" else {"T_max": 3}
+        schedules = [getattr(optim, schedule)(opt, **kw),
+                     getattr(torch.optim.lr_scheduler, schedule)(opt_t, **kw)]
     for step in range(4):
         x = rng.standard_normal((batch, n_in)).astype(dtype)
         y = rng.integers(0, n_out, batch)
@@ -515,10 +551,58 @@ def test_random_mlp_training_trajectories_match_torch(dtype: Any, sizes: Any, ac
         value_t.backward()
         opt.step()
         opt_t.step()
+        for sched in schedules:
+            sched.step()
+        if schedules:
+            np.testing.assert_allclose(schedules[0].get_last_lr(), schedules[1].get_last_lr(),
+                                       rtol=1e-12)
         theirs = net.state_dict()
         for key, arr in model.state_dict().items():
             assert arr.dtype == np.dtype(dtype), f"{key} changed dtype to {arr.dtype}"
             close(arr, theirs[key], dtype, f"{key} after step {step}", TRAJECTORY_TOL)
+
+
+@_share(0.5)
+@given(dtype=DTYPES, optimizer=st.sampled_from(sorted(OPTIMIZERS)),
+       before=st.integers(0, 3), after=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_checkpoint_and_optimizer_state_resume_exactly(dtype: Any, optimizer: str, before: int,
+                                                       after: int, seed: int,
+                                                       tmp_path_factory: Any) -> None:
+    """Nothing lost: train, save the weights (Module.save) and the optimizer state
+    (state_dict), load both into a fresh model and optimizer, train on: bit for bit the
+    run that never stopped."""
+    hyper = {"lr": 0.05, "wd": 0.01}
+    rng = np.random.default_rng(seed)
+    batches = [(rng.standard_normal((6, 3)).astype(dtype), rng.integers(0, 3, 6))
+               for _ in range(before + after)]
+
+    def train(model: Any, opt: Any, steps: Sequence[Any]) -> None:
+        for x, y in steps:
+            opt.zero_grad()
+            F.cross_entropy(model(tg.Tensor(x)), tg.Tensor(y)).backward()
+            opt.step()
+
+    def fresh() -> tuple[Any, Any]:
+        tg.manual_seed(seed)
+        model = tg.nn.MLP(3, [5], 3, activation="tanh", dtype=dtype)
+        return model, OPTIMIZERS[optimizer](optim, list(model.parameters()), hyper)
+
+    straight, opt = fresh()
+    train(straight, opt, batches)
+    first, opt1 = fresh()
+    train(first, opt1, batches[:before])
+    path = tmp_path_factory.mktemp("ckpt") / "model.npz"
+    first.save(path)
+    state = opt1.state_dict()
+    tg.manual_seed(seed + 1)  # a different initialisation, overwritten by the load
+    resumed = tg.nn.MLP(3, [5], 3, activation="tanh", dtype=dtype)
+    resumed.load(path)
+    opt2 = OPTIMIZERS[optimizer](optim, list(resumed.parameters()), {"lr": 1.0, "wd": 0.0})
+    opt2.load_state_dict(state)
+    train(resumed, opt2, batches[before:])
+    for (k, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert a.dtype == b.dtype == np.dtype(dtype), k
+        np.testing.assert_array_equal(a, b, err_msg=k)
 
 
 # ----- the shape matrix itself: a property over every pairing --------------------------------

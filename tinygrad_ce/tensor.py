@@ -910,7 +910,9 @@ def _init(t: Tensor, data: np.ndarray) -> None:
 def _make(data: np.ndarray, parents: tuple[Tensor, ...], op: str, backward: Backward) -> Tensor:
     """The output of an op; it joins the graph if grad mode is on and a parent requires grad."""
     out = _new(Tensor)
-    out.data = data
+    # numpy hands back a scalar, not a 0-d array, from arithmetic on 0-d arrays: .data is
+    # always an ndarray (writable in place, like a torch tensor's)
+    out.data = data if type(data) is np.ndarray else np.asarray(data)
     out.grad = None
     out.name = None
     out._retains_grad = False
