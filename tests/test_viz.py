@@ -136,6 +136,8 @@ def test_summary_marks_non_finite_values():
     assert summarize(np.array([1.0, np.nan, np.inf, 2.0, 3.0, 4.0, 5.0])) == (
         "min 1 · mean 3 · max 5 · 2 non-finite")
     assert summarize(np.ones(10)) == "all 1"
+    cancelling = np.array([0.3, -0.1, -0.2, 0.25, -0.25, 1e-9, 0.0], np.float32)
+    assert summarize(cancelling) == "min -0.25 · mean ≈0 · max 0.3"
     assert summarize(np.array([[1, 2], [3, 4]])) == "[[1, 2], [3, 4]]"
 
 

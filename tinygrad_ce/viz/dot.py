@@ -109,13 +109,19 @@ def summarize(a: np.ndarray) -> str:
     lo, hi = fmt_number(f.min()), fmt_number(f.max())
     if lo == hi:
         return f"all {lo}" + text
-    return f"min {lo} · mean {fmt_number(f.mean())} · max {hi}" + text
+    mean = f.mean()
+    # a mean that cancels to rounding noise (a gradient summing to zero) says so, rather than
+    # printing digits that change with the order of summation
+    scale = max(abs(f.min()), abs(f.max()))
+    mean_text = "≈0" if abs(mean) <= scale * 1e-6 else fmt_number(mean)
+    return f"min {lo} · mean {mean_text} · max {hi}" + text
 
 
 def full_text(a: np.ndarray, threshold: int = 120, precision: int = 4) -> str:
     """The whole array (summarised with ``...`` past ``threshold`` elements)."""
     return np.array2string(np.asarray(a), precision=precision, threshold=threshold,
-                           edgeitems=3, max_line_width=78, separator=", ")
+                           edgeitems=3, max_line_width=78, separator=", ",
+                           suppress_small=True)
 
 
 def page_text(a: np.ndarray) -> str:
