@@ -807,7 +807,7 @@ class Tensor:
         if self.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
             return self._reshaped(self.shape, "transpose")
         d0, d1 = _dims(dim0, self.ndim)[0], _dims(dim1, self.ndim)[0]
-        return _make(np.swapaxes(self.data, d0, d1), (self,), "transpose",
+        return _make(self.data.swapaxes(d0, d1), (self,), "transpose",
                      lambda g, out: (g.transpose(d0, d1),))
 
     swapaxes = transpose
@@ -831,8 +831,8 @@ class Tensor:
         perm = tuple(d % builtins.max(self.ndim, 1) for d in dims)
         if sorted(perm) != list(range(self.ndim)):
             raise RuntimeError(f"permute(dims={list(dims)}): repeated or out-of-range dim")
-        inverse = tuple(np.argsort(perm))
-        return _make(np.transpose(self.data, perm), (self,), "permute",
+        inverse = tuple(sorted(range(len(perm)), key=perm.__getitem__))  # where each axis went
+        return _make(self.data.transpose(perm), (self,), "permute",
                      lambda g, out: (g.permute(inverse),))
 
     def expand(self, *sizes: Any) -> Tensor:
