@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, settings
 _QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
 
 settings.register_profile(
-    "default", max_examples=12, deadline=None, derandomize=True, print_blob=True,
+    "default", max_examples=30, deadline=None, derandomize=True, print_blob=True,
     suppress_health_check=_QUIET,
 )
 settings.register_profile(
