@@ -25,7 +25,7 @@ import torch
 import tinygrad_ce as tg
 import tinygrad_ce.nn.functional as F
 from tests.helpers import assert_close, compare
-from tinygrad_ce import cli, data, nn, optim
+from tinygrad_ce import cli, data, nn, optim, viz
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "bad_input.md"
 T, TF = torch, torch.nn.functional
@@ -59,6 +59,10 @@ def _leaf_t() -> torch.Tensor:
 
 def _linear() -> tuple[nn.Linear, torch.nn.Linear]:
     return nn.Linear(3, 2), torch.nn.Linear(3, 2)
+
+
+def _loss() -> tg.Tensor:
+    return (_leaf() * 2).sum()
 
 
 def _adam(model: nn.Module) -> optim.Adam:
@@ -277,6 +281,14 @@ ROWS = [
         lambda: _adam(nn.Linear(3, 2)).load_state_dict([1]), ValueError,
         r"state_dict must be a dict with 'state' and 'param_groups'",
         lambda: _adam_t(T.nn.Linear(3, 2)).load_state_dict([1]), TypeError),
+    # ----- viz ----------------------------------------------------------------------------------
+    Row("draw_graph: not a Tensor", lambda: viz.draw_graph("abc"), TypeError,
+        r"root is a str; expected a Tensor or a sequence of Tensors"),
+    Row("draw_graph: empty list", lambda: viz.draw_graph([]), ValueError, r"root is empty"),
+    Row("draw_graph: unknown rankdir", lambda: viz.draw_graph(_loss(), rankdir="XY"),
+        ValueError, r"rankdir='XY'; expected one of 'LR', 'TB', 'RL', 'BT'"),
+    Row("render: unknown format", lambda: viz.render(_loss(), "graph.bmp"), ValueError,
+        r"format='bmp'; expected one of"),
     # ----- data ---------------------------------------------------------------------------------
     Row("make_spirals: no samples", lambda: data.make_spirals(0), ValueError,
         r"n_samples=0: expected an int >= 1"),
@@ -658,6 +670,9 @@ CLI = {
     "train: fewer than two classes": (["train", "--classes", "1"],
                                       r"--classes 1: expected at least 2"),
     "demo: unknown option": (["demo", "--frobnicate"], r"unrecognized arguments: --frobnicate"),
+    "graph: unknown format": (["graph", "--format", "bmp"], r"--format 'bmp': expected"),
+    "graph: unknown example": (["graph", "nope"], r"'nope' is neither an example"),
+    "graph: batch not a number": (["graph", "--batch", "x"], r"--batch: invalid int value"),
 }
 CLI_ROWS = list(CLI)
 
@@ -667,7 +682,8 @@ def test_cli_row(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                  capsys: pytest.CaptureFixture[str]) -> None:
     argv, message = CLI[name]
     monkeypatch.chdir(tmp_path)
-    out = ["--out", str(tmp_path / "out"), "--quiet"] if argv and argv[0] in ("train",) else []
+    out = {"train": ["--out", str(tmp_path / "out"), "--quiet"],
+           "graph": ["--out", str(tmp_path / "out")]}.get(argv[0] if argv else "", [])
     status = cli.main(argv + out)
     err = capsys.readouterr().err
     assert status == 2, err
