@@ -148,8 +148,9 @@ def _blas() -> str:
     if threadpool_info is not None:
         for lib in threadpool_info():
             if lib.get("user_api") == "blas" and "numpy" in lib.get("filepath", ""):
+                n = lib["num_threads"]
                 return (f"{lib['internal_api']} {lib.get('version')} "
-                        f"({lib.get('architecture')} kernel, {lib['num_threads']} threads)")
+                        f"({lib.get('architecture')} kernel, {n} thread{'s' * (n != 1)})")
     with contextlib.suppress(Exception):
         blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
         return f"{blas['name']} {blas.get('version', '')}".strip()
