@@ -196,14 +196,14 @@ def backprop(
             for p, pg in zip(node._parents, parent_grads):
                 if pg is None or not p._requires_grad:
                     continue
-                if pg.shape != p.shape:
+                if pg.data.shape != p.data.shape:
                     pg = unbroadcast(pg, p.shape)
                     if pg.shape != p.shape:
                         raise RuntimeError(
                             f"backward of '{node.op}' returned a gradient of shape {pg.shape} "
                             f"for an input of shape {p.shape}"
                         )
-                if pg.dtype != p.dtype:  # a float32 input of a float64 op gets float32
+                if pg.data.dtype != p.data.dtype:  # a float32 input of a float64 op gets float32
                     pg = pg.to(p.dtype)
                 prev = grads.get(id(p))
                 grads[id(p)] = pg if prev is None else prev + pg
