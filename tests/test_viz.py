@@ -615,3 +615,15 @@ def test_comparison_rejects_what_it_cannot_compare():
                         F.cross_entropy_unfused(x, y, reduction="none"))
     with pytest.raises(TypeError, match=r"fused is a float; expected a Tensor"):
         draw_comparison(1.0, F.cross_entropy_unfused(x, y))  # type: ignore[arg-type]
+
+
+def test_tinygrad_ce_graph_runs_through_the_command_line(tmp_path: Path, capsys):
+    from tinygrad_ce.cli import main
+
+    code = main(["graph", "mlp-step", "ce-backward", "--format", "dot,png", "--out",
+                 str(tmp_path)])
+    assert code == 0
+    for stem in ("mlp-step", "ce-backward"):
+        assert (tmp_path / f"{stem}.dot").read_text() == example(stem).source
+        assert (tmp_path / f"{stem}.png").read_bytes()[:4] == b"\x89PNG"
+    assert str(tmp_path / "mlp-step.png") in capsys.readouterr().out
