@@ -201,6 +201,46 @@ def run(lib: Any, steps: Sequence[Step], leaves: Sequence[Any]) -> Any:
     return v
 
 
+CONSUMES = BINARY | {"matmul", "cat", "stack"}  # ops that bring in the next input
+KINKS = {"relu", "abs", "log", "pow", "where", "clamp", "maximum", "minimum", "amax", "amin",
+         "max", "min"}
+NEAR = {np.float32: 1e-5, np.float64: 1e-12}
+
+
+def rounding_decides(steps: Sequence[Step], arrays: Sequence[np.ndarray], dtype: Any) -> bool:
+    """Does a kink (relu's and abs' 0, a clamp bound, where's sign, a tie in maximum or in an
+    amax) meet a value that earlier ops computed, within rounding? Which side of the kink it
+    falls on is then decided by rounding, which numpy and torch do in different orders, and
+    so is the gradient. Such examples are left out; ties and zeros among the inputs
+    themselves are exact and stay in (their gradients follow torch's conventions)."""
+    tol = NEAR[np.dtype(dtype).type]
+    leaves = [tg.Tensor(a) for a in arrays]
+    v, used = leaves[0], 1
+    with np.errstate(all="ignore"):
+        for i, s in enumerate(steps):
+            if i and s.op in KINKS:
+                x = v.data.astype(np.float64)
+                finite = np.abs(x[np.isfinite(x)])
+                eps = tol * max(1.0, float(finite.max()) if finite.size else 1.0)
+                if s.op == "clamp":
+                    gap = np.min([np.abs(x - b) for b in s.args if b is not None], axis=0)
+                elif s.op in ("maximum", "minimum"):
+                    gap = np.abs(x - leaves[used].data)
+                elif s.op in ("amax", "amin", "max", "min"):
+                    axes = _axes(s.args[0], x.ndim)
+                    top = (x.max if s.op in ("amax", "max") else x.min)(axis=axes, keepdims=True)
+                    if ((np.abs(x - top) <= eps).sum(axis=axes) > 1).any():
+                        return True
+                    gap = np.array([np.inf])
+                else:
+                    gap = np.abs(x)
+                if (gap <= eps).any():
+                    return True
+            v = APPLY[s.op](tg, v, iter(leaves[used:]), *s.args)
+            used += s.op in CONSUMES
+    return False
+
+
 def _broadcast_partner(draw: Any, shape: tuple[int, ...]) -> tuple[int, ...]:
     """A shape that broadcasts with ``shape``: each axis kept, set to 1, or (where ``shape``
     has a 1) widened; leading axes dropped or added."""
@@ -336,6 +376,7 @@ def test_random_programs_match_torch(program: Any, dtype: Any, data: Any) -> Non
     steps, shapes = program
     arrays = [data.draw(_values(dtype, s, 3.0), label=f"input {i}") for i, s in enumerate(shapes)]
     note(f"program: {steps}")
+    assume(not rounding_decides(steps, arrays, dtype))
     against_torch(lambda *t: run(torch, steps, t), lambda *t: run(tg, steps, t), arrays, dtype,
                   what=repr(steps))
 
@@ -350,6 +391,7 @@ def test_random_programs_with_large_magnitudes_match_torch(program: Any, dtype: 
     arrays = [data.draw(_values(dtype, s, bound), label=f"input {i}") for i, s in
               enumerate(shapes)]
     note(f"program: {steps}")
+    assume(not rounding_decides(steps, arrays, dtype))
     against_torch(lambda *t: run(torch, steps, t), lambda *t: run(tg, steps, t), arrays, dtype,
                   what=repr(steps))
 

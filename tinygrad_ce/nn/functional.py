@@ -676,8 +676,12 @@ def cross_entropy_unfused(input: ArrayOrTensor, target: ArrayOrTensor | int,
         return total
     if not (a.mask.any() if a.mask is not None else losses.data.size):
         return total + dt.type(np.nan)  # nothing counted: 0 / 0 is nan, the gradient stays 0
+    d = a.denominator()
     with np.errstate(divide="ignore", invalid="ignore"):
-        return total / dt.type(a.denominator())
+        mean = total / dt.type(d)
+    # every counted target has weight 0: torch's mean is 0 / 0 = nan, even where label
+    # smoothing leaves a non-zero numerator (x / 0 = inf here)
+    return mean if d else mean + dt.type(np.nan)
 
 
 def _target_index(t: np.ndarray, C: int) -> tuple[np.ndarray, ...]:
