@@ -99,7 +99,8 @@ def layout(source: str, fmt: str, renderer: str | None = None) -> bytes:
 
 def _quiet(fn: Any) -> bytes:
     """Run ``fn`` with C-level stderr captured: the Graphviz bundled in pygraphviz's wheels
-    prints fontconfig warnings that say nothing about the graph; other lines pass through."""
+    prints fontconfig warnings and a 'layout may take a long time' note past 1,000 nodes
+    (it takes about a second) that say nothing about the graph; other lines pass through."""
     try:
         fd = sys.stderr.fileno()
     except (AttributeError, OSError, ValueError):
@@ -115,7 +116,8 @@ def _quiet(fn: Any) -> bytes:
             os.close(saved)
             tmp.seek(0)
             for line in tmp.read().decode(errors="replace").splitlines():
-                if line.strip() and not line.startswith("Fontconfig"):
+                if line.strip() and not line.startswith("Fontconfig") and not line.endswith(
+                        "layout may take a long time."):
                     print(line, file=sys.stderr)
 
 
