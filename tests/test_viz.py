@@ -627,3 +627,12 @@ def test_tinygrad_ce_graph_runs_through_the_command_line(tmp_path: Path, capsys)
         assert (tmp_path / f"{stem}.dot").read_text() == example(stem).source
         assert (tmp_path / f"{stem}.png").read_bytes()[:4] == b"\x89PNG"
     assert str(tmp_path / "mlp-step.png") in capsys.readouterr().out
+
+
+def test_edges_into_an_op_with_several_inputs_say_which_input_they_are():
+    a, b = leaf([5.0], "a"), leaf([2.0], "b")
+    g = parse(draw_graph(a - b))
+    (sub,) = op_nodes(g)
+    tips = {label(g, e[0]).split("<B>")[1].split("</B>")[0]: e.attr["tooltip"]
+            for e in g.in_edges(sub)}
+    assert tips == {"a": "input 1 of 2 of sub", "b": "input 2 of 2 of sub"}

@@ -486,10 +486,13 @@ def build(g: Graph, roots: list[Tensor], *, names: dict[int, str], modules: dict
                 refs.append((ref, pname, p, key, n_uses))
                 pname = ref
             same = sum(1 for q in t.parents if q is p)
+            # which operand an edge is matters for sub, div, matmul...: hover an edge to see
+            where = f"input {j + 1} of {len(t.parents)} of {t.op}" if len(t.parents) > 1 else None
             if any(q is p for q in t.parents[:j]):
-                attrs = {}  # x * x: the first of the parallel edges carries the sum
+                # x * x: the first of the parallel edges carries the sum
+                attrs = {"tooltip": _tooltip(where)} if where else {}
             else:
-                attrs = _edge_attrs(edge_grads, id(p), id(t), same)
+                attrs = _edge_attrs(edge_grads, id(p), id(t), same, where)
             edges.append((pname, oname, attrs))
         if missing:
             cut.append(oname)
@@ -518,18 +521,18 @@ def build(g: Graph, roots: list[Tensor], *, names: dict[int, str], modules: dict
 
 
 def _edge_attrs(edge_grads: dict[tuple[int, int], np.ndarray] | None, tail: int,
-                head: int | None, parallel: int = 1) -> dict[str, str]:
-    """Edge style; with ``edge_grads``, the gradient flowing back along the edge, in red
-    (``parallel`` > 1: the input is used that many times by the op, the label sums them)."""
-    if edge_grads is None:
-        return {}
-    g = edge_grads.get((tail, head if head is not None else -1))
+                head: int | None, parallel: int = 1, where: str | None = None) -> dict[str, str]:
+    """Edge style and tooltip (``where``: which input of the op); with ``edge_grads``, the
+    gradient flowing back along the edge, in red (``parallel`` > 1: the op takes the input
+    that many times, the label sums them)."""
+    g = None if edge_grads is None else edge_grads.get((tail, -1 if head is None else head))
     if g is None:
-        return {}
+        return {"tooltip": _tooltip(where)} if where else {}
     text = " " + summarize(g) + (f" (sum of {parallel} uses)" if parallel > 1 else "")
     return {"color": f"{MUTED}:{GRAD_COLOR}", "dir": "both", "arrowtail": "normal",
             "fontcolor": GRAD_COLOR, "fontsize": "9", "label": text,
-            "tooltip": _tooltip("gradient flowing back along this edge:", full_text(g))}
+            "tooltip": _tooltip(*([where] if where else []),
+                                "gradient flowing back along this edge:", full_text(g))}
 
 
 def new_graph(rankdir: str, title: str | None) -> Graph:
