@@ -13,6 +13,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 import tinygrad_ce as tg
@@ -96,6 +97,23 @@ def test_html_page_shows_a_clicked_nodes_value_and_gradient(browser: webdriver.C
     assert view_box()[0] < zoomed[0]  # dragged right: the view moved left
     browser.find_element(By.ID, "zoom-fit").click()
     assert view_box() == pytest.approx(home, abs=1e-2)
+
+    # find a node by name: the view centres on it and the panel shows it
+    find = browser.find_element(By.ID, "find")
+    find.send_keys("2.bias" + Keys.ENTER)
+    WebDriverWait(browser, 10).until(
+        lambda d: d.find_element(By.ID, "node-title").text == "2.bias")
+    assert browser.find_element(By.ID, "node-grad").get_attribute("textContent") == page_text(
+        model[2].bias.grad.data)
+    found = browser.find_elements(By.CSS_SELECTOR, "#view g.node.found")
+    assert len(found) == 1
+    name = found[0].find_element(By.TAG_NAME, "title").get_attribute("textContent")
+    assert g.node_data[name]["title"] == "2.bias"
+    inside = browser.execute_script(
+        "const n = arguments[0].getBoundingClientRect(), v = arguments[1].getBoundingClientRect();"
+        "return n.left >= v.left && n.right <= v.right && n.top >= v.top && n.bottom <= v.bottom"
+        " && n.width > 40;", found[0], view)
+    assert inside, "the found node is not shown in the view"
 
     shot = tmp_path / "graph.png"
     assert browser.save_screenshot(str(shot))

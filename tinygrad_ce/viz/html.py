@@ -22,6 +22,9 @@ _PAGE = """<!DOCTYPE html>
   #view g.node { cursor: pointer; }
   #view g.node.selected path, #view g.node.selected polygon { stroke: #2563eb; stroke-width: 3px; }
   #tools { position: absolute; top: 8px; right: 8px; display: flex; gap: 4px; }
+  #tools input { font-size: 13px; padding: 2px 6px; border: 1px solid #94a3b8;
+                 border-radius: 4px; width: 190px; }
+  #view g.node.found path, #view g.node.found polygon { stroke: #f59e0b; stroke-width: 3px; }
   #tools button { font-size: 14px; padding: 2px 9px; border: 1px solid #94a3b8;
                   background: #f8fafc; border-radius: 4px; cursor: pointer; }
   #panel { width: 380px; border-left: 1px solid #cbd5e1; padding: 12px 14px; overflow: auto;
@@ -38,7 +41,9 @@ _PAGE = """<!DOCTYPE html>
 <body>
 <div id="view">
 __SVG__
-<div id="tools"><button id="zoom-in" title="zoom in">+</button>
+<div id="tools"><input id="find" type="search" placeholder="find: name or op, Enter"
+ title="find a node by name or op; Enter jumps to the next match">
+<button id="zoom-in" title="zoom in">+</button>
 <button id="zoom-out" title="zoom out">&minus;</button>
 <button id="zoom-fit" title="fit the whole graph">fit</button></div>
 </div>
@@ -120,6 +125,42 @@ Drag to pan, scroll to zoom.</p></div></aside>
     else if (d.data !== undefined) body.append(...section("grad", "none", "grad"));
     if (d.text) { const p = document.createElement("pre"); p.textContent = d.text; body.append(p); }
   }
+  function centre(g) {
+    // the node's box in its own coordinates, mapped into the svg's (the viewBox's)
+    const b = g.getBBox();
+    const m = svg.getScreenCTM().inverse().multiply(g.getScreenCTM());
+    const p = svg.createSVGPoint();
+    p.x = b.x + b.width / 2;
+    p.y = b.y + b.height / 2;
+    const c = p.matrixTransform(m);
+    const f = Math.min(1, (b.width * 5) / box.w);  // zoom in until the node is readable
+    box.w *= f;
+    box.h *= f;
+    box.x = c.x - box.w / 2;
+    box.y = c.y - box.h / 2;
+    apply();
+  }
+  let matches = [], next = 0;
+  const find = document.getElementById("find");
+  find.addEventListener("input", () => { matches = []; next = 0; });
+  find.addEventListener("keydown", (e) => {
+    if (e.key !== "Enter") return;
+    const q = find.value.trim().toLowerCase();
+    svg.querySelectorAll("g.node.found").forEach((n) => n.classList.remove("found"));
+    if (!q) return;
+    if (!matches.length) {
+      matches = Array.from(svg.querySelectorAll("g.node")).filter((g) => {
+        const t = g.querySelector("title"), d = t && data[t.textContent];
+        return d && [d.title, d.op || ""].some((s) => s.toLowerCase().includes(q));
+      });
+    }
+    matches.forEach((n) => n.classList.add("found"));
+    if (!matches.length) return;
+    const g = matches[next % matches.length];
+    next += 1;
+    centre(g);
+    show(g.querySelector("title").textContent, g);
+  });
   svg.querySelectorAll("g.node").forEach((g) => {
     g.addEventListener("click", (e) => {
       if (moved) return;
