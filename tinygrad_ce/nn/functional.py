@@ -676,12 +676,12 @@ def cross_entropy_unfused(input: ArrayOrTensor, target: ArrayOrTensor | int,
         return total
     if not (a.mask.any() if a.mask is not None else losses.data.size):
         return total + dt.type(np.nan)  # nothing counted: 0 / 0 is nan, the gradient stays 0
-    d = a.denominator()
+    if not a.denominator():
+        # every counted target has weight 0: torch's mean is 0 / 0 = nan, with a nan
+        # gradient on the counted rows and 0 on the ignored ones (x / 0 would give inf)
+        return (losses * np.where(a.mask, np.nan, 0).astype(dt)).sum()
     with np.errstate(divide="ignore", invalid="ignore"):
-        mean = total / dt.type(d)
-    # every counted target has weight 0: torch's mean is 0 / 0 = nan, even where label
-    # smoothing leaves a non-zero numerator (x / 0 = inf here)
-    return mean if d else mean + dt.type(np.nan)
+        return total / dt.type(a.denominator())
 
 
 def _target_index(t: np.ndarray, C: int) -> tuple[np.ndarray, ...]:
