@@ -364,6 +364,15 @@ RESULTS: dict[str, tuple[Callable[..., Any], Callable[..., Any], list[np.ndarray
     "cross_entropy: empty batch, mean is nan": (
         lambda a: TF.cross_entropy(a, T.zeros(0, dtype=T.int64)),
         lambda a: F.cross_entropy(a, tg.zeros(0, dtype=tg.int64)), [np.ones((0, 3))]),
+    "cross_entropy: every counted target has weight 0": (
+        lambda a: T.stack([TF.cross_entropy(
+            a, T.tensor([0, 2, -100]), weight=T.tensor([0.0, 1.0, 0.0], dtype=a.dtype),
+            label_smoothing=eps) for eps in (0.0, 0.1)] * 2),
+        lambda a: tg.stack([fn(
+            a, tg.tensor([0, 2, -100]), weight=np.array([0.0, 1.0, 0.0], dtype=a.dtype),
+            label_smoothing=eps) for fn in (F.cross_entropy, F.cross_entropy_unfused)
+            for eps in (0.0, 0.1)]),
+        [np.array([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0], [2.0, 2.0, 2.0]])]),
     "cross_entropy: logits of 1e30 stay finite": (
         lambda a: TF.cross_entropy(a, T.tensor([0, 2])),
         lambda a: F.cross_entropy(a, tg.tensor([0, 2])),
