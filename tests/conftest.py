@@ -19,7 +19,7 @@ settings.register_profile(
     suppress_health_check=_QUIET,
 )
 settings.register_profile(
-    "thorough", max_examples=400, deadline=None, derandomize=False, print_blob=True,
+    "thorough", max_examples=1000, deadline=None, derandomize=False, print_blob=True,
     suppress_health_check=_QUIET,
 )
 settings.load_profile("default")
