@@ -12,7 +12,16 @@ Tolerances, per dtype (``TOL``): a value ``a`` matches torch's ``b`` when
 
 so the absolute part is relative to the largest entry of torch's result: sums, matmuls and
 log-sum-exps are rounded in a different order by numpy and by torch, which costs a few ulps
-of the largest term, not of each entry. nan and inf must appear in the same places.
+of the largest term, not of each entry. nan and inf must appear in the same places. Where a
+value computed by earlier ops lands within rounding of a kink (relu's 0, a clamp bound, a
+tie in maximum or amax), the side it falls on is rounding's choice, and the gradients may
+legitimately differ: those examples are left out (``rounding_decides``); exact ties and
+zeros among the inputs stay in.
+
+The properties: random programs (small values; huge values through the stable ops), leaf
+gradients owning their memory, cross-entropy configurations (fused, unfused, numpy, torch),
+soft targets that require grad, MLP + optimizer + schedule trajectories, checkpoint and
+optimizer-state resume, broadcasting of every binary op, mixed float dtypes.
 
 The number of examples comes from the hypothesis profile (``tests/conftest.py``): the
 default one is small and deterministic; ``--hypothesis-profile=thorough`` runs many more.
@@ -473,7 +482,10 @@ def ce_configs(draw: Any, dtype: Any) -> CE:
             target = np.where(mask, ignore, target).astype(np.int64)
     weight = None
     if draw(st.booleans()):
-        weight = draw(hnp.arrays(dtype, (C,), elements=st.floats(0.0, 3.0, width=32)))
+        # no subnormal weights: 1 / (sum of weights) would overflow, and what inf * 0 makes
+        # of it depends on the order of operations
+        weight = draw(hnp.arrays(dtype, (C,), elements=st.floats(0.0, 3.0, width=32,
+                                                                 allow_subnormal=False)))
     return CE(x, target, kw, weight)
 
 
