@@ -604,7 +604,9 @@ class Tensor:
         shape, kshape = self.shape, _kept_shape(self.shape, axes)
         n = int(np.prod([shape[i] for i in axes]))
         with np.errstate(invalid="ignore", divide="ignore"):
-            data = np.asarray(self.data.mean(axis=axes, keepdims=keepdim))
+            # the mean of nothing is 0 / 0 = nan, quietly (as torch's; numpy's mean warns)
+            data = np.asarray(self.data.mean(axis=axes, keepdims=keepdim) if n else
+                              self.data.sum(axis=axes, keepdims=keepdim) / self.dtype.type(0))
         return _make(data, (self,), "mean",
                      lambda g, out: (g.reshape(kshape).expand(shape) / n,))
 
