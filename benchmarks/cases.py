@@ -36,7 +36,7 @@ class Config:
 
 @dataclass
 class Result:
-    """One case's table (already formatted), its raw figures and its targets."""
+    """One case's table (already formatted), its raw figures and its notes."""
 
     title: str
     columns: list[str]
@@ -111,14 +111,13 @@ def cross_entropy(cfg: Config, progress: Callable[[str], None]) -> Result:
             unit = x.nbytes
             mem = {k: (peak_torch_bytes if k == "torch" else peak_python_bytes)(fn) / unit
                    for k, fn in fns.items()}
-            get = lambda d, k: d.get(k)
             res.raw.append({"dtype": np.dtype(dtype).name, "N": n, "C": c, "seconds": times,
                             "peak_extra_memory_NC": mem, "skipped": skipped})
             res.rows.append([
-                np.dtype(dtype).name, f"{n} x {c}", *(fmt_time(get(times, k)) for k in impls),
-                fmt_ratio(ratio(get(times, "fused"), get(times, "torch"))),
-                fmt_ratio(ratio(get(times, "fused"), get(times, "numpy"))),
-                fmt_ratio(ratio(get(times, "unfused"), get(times, "fused"))),
+                np.dtype(dtype).name, f"{n} x {c}", *(fmt_time(times.get(k)) for k in impls),
+                fmt_ratio(ratio(times.get("fused"), times.get("torch"))),
+                fmt_ratio(ratio(times.get("fused"), times.get("numpy"))),
+                fmt_ratio(ratio(times.get("unfused"), times.get("fused"))),
                 *("n/a" if k not in mem else f"{mem[k]:.2f}" for k in impls),
             ])
             for k, why in skipped.items():
