@@ -15,11 +15,11 @@ from hypothesis import HealthCheck, settings
 _QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
 
 settings.register_profile(
-    "default", max_examples=30, deadline=None, derandomize=True, print_blob=True,
+    "default", max_examples=150, deadline=None, derandomize=True, print_blob=True,
     suppress_health_check=_QUIET,
 )
 settings.register_profile(
-    "thorough", max_examples=1000, deadline=None, derandomize=False, print_blob=True,
+    "thorough", max_examples=5000, deadline=None, derandomize=False, print_blob=True,
     suppress_health_check=_QUIET,
 )
 settings.load_profile("default")
