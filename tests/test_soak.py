@@ -1,10 +1,11 @@
 """Soak: 10,000 training steps of the demo MLP in constant memory, nothing left behind.
 
-The demo's model and loop (``tinygrad-ce demo``): an MLP 2-64-64-3 with ReLU on the spirals,
-Adam, batches of 64, the fused cross-entropy. After a warm-up, allocations are traced
-(``tracemalloc``, which numpy reports its arrays to) and the process' peak RSS is read;
-neither may grow with the number of steps. With the cyclic collector switched off, every
-graph must be freed by reference counting alone: no reference cycles, no Tensor left alive.
+The demo's model (``tinygrad-ce demo``): an MLP 2-64-64-3 with ReLU on the spirals, Adam at
+lr 0.01, batches of 64, the fused cross-entropy. After a warm-up, two windows of steps are
+traced (``tracemalloc``, which numpy reports its arrays to: right after the warm-up and at
+the very end) and the process' peak RSS is read; neither may grow with the steps. With the
+cyclic collector switched off, every graph must be freed by reference counting alone: no
+reference cycles, no Tensor left alive.
 (The 1,000,000-op chain and thread-local ``no_grad`` are tested in tests/test_engine.py.)
 """
 
