@@ -336,7 +336,7 @@ def programs(draw: Any, stable_only: bool = False) -> tuple[list[Step], list[tup
             args = (tuple(draw(st.permutations(range(nd)))),)
         elif op == "expand":
             new = tuple(draw(SIDES) if n == 1 and draw(st.booleans()) else n for n in shape)
-            args = (tuple(draw(st.lists(SIDES, max_size=4 - nd))) + new,)
+            args = (tuple(draw(st.lists(SIDES, max_size=max(0, 4 - nd)))) + new,)
         elif op == "index":
             if nd == 0 or shape[0] == 0:
                 continue
