@@ -139,11 +139,11 @@ def unbroadcast(g: Tensor, shape: tuple[int, ...]) -> Tensor:
     extra = g.ndim - len(shape)
     if extra < 0:
         return g.reshape(shape)
-    axes = tuple(range(extra)) + tuple(
-        i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1
-    )
-    if axes:
-        g = g.sum(axis=axes, keepdim=True)
+    ones = tuple(i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1)
+    if ones:
+        g = g.sum(axis=tuple(range(extra)) + ones, keepdim=True)
+    elif extra:  # leading axes only (a bias): summed away, they leave the shape as it should be
+        g = g.sum(axis=tuple(range(extra)))
     return g.reshape(shape) if g.shape != shape else g
 
 
