@@ -27,37 +27,39 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     machine = machine_info()
     _settle()
-    print("# tinygrad_ce benchmarks" + (" (--quick)" if cfg.quick else ""))
-    print()
-    print(markdown_table(["machine", ""], [[k, str(v)] for k, v in machine.items()]))
-    results: dict[str, Result] = {}
-    with _progress(len(names), enabled=not cfg.quick) as progress:
-        for name in names:
-            results[name] = CASES[name](cfg, progress.describe)
-            progress.advance()
-    machine["load average (1 min) at end"] = load_average()
-    print(f"\nload average (1 min) at end: {machine['load average (1 min) at end']}")
-    for result in results.values():
+    try:
+        print("# tinygrad_ce benchmarks" + (" (--quick)" if cfg.quick else ""))
         print()
-        print(f"## {result.title}")
+        print(markdown_table(["machine", ""], [[k, str(v)] for k, v in machine.items()]))
+        results: dict[str, Result] = {}
+        with _progress(len(names), enabled=not cfg.quick) as progress:
+            for name in names:
+                results[name] = CASES[name](cfg, progress.describe)
+                progress.advance()
+        machine["load average (1 min) at end"] = load_average()
+        print(f"\nload average (1 min) at end: {machine['load average (1 min) at end']}")
+        for result in results.values():
+            print()
+            print(f"## {result.title}")
+            print()
+            print(markdown_table(result.columns, result.rows))
+            for note in result.notes:
+                print(f"\nn/a: {note}")
+        targets = check_targets(results)
         print()
-        print(markdown_table(result.columns, result.rows))
-        for note in result.notes:
-            print(f"\nn/a: {note}")
-    targets = check_targets(results)
-    print()
-    print("## Targets")
-    print()
-    print(markdown_table(["target", "figure", "met"],
-                         [[t["target"], t["figure"], t["met"]] for t in targets]))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"quick": cfg.quick, "machine": machine,
-                       "cases": {k: {"title": r.title, "columns": r.columns, "rows": r.rows,
-                                     "raw": r.raw, "notes": r.notes}
-                                 for k, r in results.items()},
-                       "targets": targets}, f, indent=2, default=float)
-    gc.unfreeze()
+        print("## Targets")
+        print()
+        print(markdown_table(["target", "figure", "met"],
+                             [[t["target"], t["figure"], t["met"]] for t in targets]))
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump({"quick": cfg.quick, "machine": machine,
+                           "cases": {k: {"title": r.title, "columns": r.columns, "rows": r.rows,
+                                         "raw": r.raw, "notes": r.notes}
+                                     for k, r in results.items()},
+                           "targets": targets}, f, indent=2, default=float)
+    finally:
+        gc.unfreeze()
     return 0
 
 
