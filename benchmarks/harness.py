@@ -17,12 +17,13 @@ from typing import Any
 import numpy as np
 
 
-def bench(fns: dict[str, Callable[[], Any]], repeats: int, number: int = 1,
+def bench(fns: dict[str, Callable[[], Any]], repeats: int, number: int | dict[str, int] = 1,
           warmup: int = 1) -> dict[str, float]:
     """Median seconds per call of each function.
 
     Each function is first called ``warmup`` times; then, ``repeats`` times over, every
-    function is timed for ``number`` calls in a row. The order of the implementations
+    function is timed for ``number`` calls in a row (a dict gives each function its own
+    count, so a fast one fills its sample as a slow one does). The order of the implementations
     rotates from one repeat to the next, so none always runs first (or right after the
     same neighbour). Garbage is collected once before the warm-up; after it the collector
     runs as it would in a program, inside the samples of whoever makes cyclic garbage.
@@ -32,15 +33,16 @@ def bench(fns: dict[str, Callable[[], Any]], repeats: int, number: int = 1,
     for name in names:
         for _ in range(warmup):
             fns[name]()
+    counts = number if isinstance(number, dict) else dict.fromkeys(names, number)
     samples: dict[str, list[float]] = {name: [] for name in names}
     for r in range(repeats):
         k = r % len(names)
         for name in names[k:] + names[:k]:
-            fn = fns[name]
+            fn, n = fns[name], counts[name]
             start = time.perf_counter()
-            for _ in range(number):
+            for _ in range(n):
                 fn()
-            samples[name].append((time.perf_counter() - start) / number)
+            samples[name].append((time.perf_counter() - start) / n)
     return {name: statistics.median(s) for name, s in samples.items()}
 
 
