@@ -29,7 +29,6 @@ default one is small and deterministic; ``--hypothesis-profile=thorough`` runs m
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +41,7 @@ from hypothesis.extra import numpy as hnp
 
 import tinygrad_ce as tg
 import tinygrad_ce.nn.functional as F
+from tests.helpers import compare
 from tinygrad_ce import optim
 
 TOL: dict[Any, dict[str, float]] = {
@@ -85,41 +85,8 @@ def close(ours: Any, theirs: Any, dtype: Any, what: str,
 def against_torch(torch_fn: Callable[..., Any], our_fn: Callable[..., Any],
                   arrays: Sequence[np.ndarray], dtype: Any, double: bool = True,
                   what: str = "") -> None:
-    """Forward, gradients (upstream ``u``) and the Hessian-vector product, ours vs torch."""
-    tt = [torch.tensor(a, requires_grad=True) for a in arrays]
-    oo = [tg.Tensor(a, requires_grad=True) for a in arrays]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch's degrees-of-freedom warning for var
-        out_t = torch_fn(*tt)
-    with np.errstate(all="ignore"):
-        out_o = our_fn(*oo)
-    assert out_o.dtype == np.dtype(dtype), f"{what}: dtype {out_o.dtype}, expected {dtype}"
-    close(out_o, out_t, dtype, f"{what}: forward")
-    rng = np.random.default_rng(1)
-    up = (rng.standard_normal(tuple(out_t.shape)) + 1.5).astype(dtype)
-    gt = torch.autograd.grad(out_t, tt, torch.tensor(up), create_graph=double, allow_unused=True)
-    with np.errstate(all="ignore"):
-        go = tg.autograd.grad(out_o, oo, tg.Tensor(up), create_graph=double, allow_unused=True)
-    for i, (a, b, x) in enumerate(zip(go, gt, arrays)):
-        a_ = np.zeros(x.shape, dtype) if a is None else a
-        b_ = np.zeros(x.shape, dtype) if b is None else b
-        if a is not None:
-            assert a.dtype == np.dtype(dtype), f"{what}: grad {i} has dtype {a.dtype}"
-        close(a_, b_, dtype, f"{what}: gradient of input {i}")
-    if not double:
-        return
-    vs = [rng.standard_normal(x.shape).astype(dtype) for x in arrays]
-    st_ = sum((g * torch.tensor(v)).sum() for g, v in zip(gt, vs) if g is not None)
-    with np.errstate(all="ignore"):
-        so = sum((g * tg.Tensor(v)).sum() for g, v in zip(go, vs) if g is not None)
-        hvp_o = (tg.autograd.grad(so, oo, allow_unused=True)
-                 if isinstance(so, tg.Tensor) and so.requires_grad else [None] * len(oo))
-    hvp_t = (torch.autograd.grad(st_, tt, allow_unused=True)
-             if isinstance(st_, torch.Tensor) and st_.requires_grad else [None] * len(tt))
-    for i, (a, b, x) in enumerate(zip(hvp_o, hvp_t, arrays)):
-        a_ = np.zeros(x.shape, dtype) if a is None else a
-        b_ = np.zeros(x.shape, dtype) if b is None else b
-        close(a_, b_, dtype, f"{what}: second derivative of input {i}")
+    """Forward, gradients and the Hessian-vector product, ours vs torch, with ``close``."""
+    compare(torch_fn, our_fn, arrays, dtype, double=double, what=what, close=close)
 
 
 # ----- random programs ---------------------------------------------------------------------
