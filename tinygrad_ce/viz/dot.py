@@ -393,8 +393,11 @@ class _Builder:
         self.kinds.add(kind)
         fill, border = COLORS[kind]
         if fused:
-            label = (f'<<B>{_e(t.op)}</B><BR/><FONT POINT-SIZE="9" COLOR="{border}">'
-                     "fused: one node</FONT>>")
+            # a table, not <BR/>: Graphviz then sizes each line by its own font
+            label = (f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
+                     f"<TR><TD><B>{_e(t.op)}</B></TD></TR>"
+                     f'<TR><TD><FONT POINT-SIZE="9" COLOR="{border}">fused: one node</FONT>'
+                     "</TD></TR></TABLE>>")
             attrs = {"shape": "box", "style": "rounded,filled,bold", "penwidth": "2.5",
                      "fontsize": "12", "margin": "0.2,0.08"}
         else:
