@@ -33,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--list", action="store_true", help="list the examples and exit")
 
 
+ERROR = "tinygrad-ce graph: error:"  # the prefix every other command's errors carry
+
+
 def run(args: argparse.Namespace) -> int:
     from tinygrad_ce.viz.examples import EXAMPLES, checkpoint_step, example
 
@@ -43,18 +46,18 @@ def run(args: argparse.Namespace) -> int:
     formats = [f.strip().lower() for f in str(args.format).split(",") if f.strip()]
     bad = [f for f in formats if f not in FORMATS]
     if bad or not formats:
-        print(f"error: --format {args.format!r}: expected a comma-separated list of "
+        print(f"{ERROR} --format {args.format!r}: expected a comma-separated list of "
               f"{', '.join(FORMATS)}", file=sys.stderr)
         return 2
     if args.batch < 1:
-        print(f"error: --batch {args.batch}: expected a positive int", file=sys.stderr)
+        print(f"{ERROR} --batch {args.batch}: expected a positive int", file=sys.stderr)
         return 2
     names: list[str] = []
     for w in args.what:
         names.extend(EXAMPLES if w == "all" else [w])
     for w in names:
         if w not in EXAMPLES and not w.endswith(".npz"):
-            print(f"error: {w!r} is neither an example ({', '.join(EXAMPLES)}, all) nor an "
+            print(f"{ERROR} {w!r} is neither an example ({', '.join(EXAMPLES)}, all) nor an "
                   ".npz checkpoint", file=sys.stderr)
             return 2
     out = Path(args.out)
@@ -70,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
                 g = checkpoint_step(w, batch=args.batch, activation=args.activation)
                 stem = Path(w).stem + "-step"
         except (ValueError, FileNotFoundError, TypeError) as e:
-            print(f"error: {e}", file=sys.stderr)
+            print(f"{ERROR} {e}", file=sys.stderr)
             return 1
         for fmt in formats:
             try:
