@@ -35,20 +35,19 @@ def _logits() -> tuple[Tensor, Tensor]:
     return x, y
 
 
-def ce_fused() -> Graph:
+def _ce(fn: str, title: str) -> Graph:
     x, y = _logits()
-    loss = _functional().cross_entropy(x, y)
+    loss = getattr(_functional(), fn)(x, y)
     loss.name = "loss"
-    return draw_graph(loss, grads="all",
-                      title="F.cross_entropy: one fused node, gradient (softmax − onehot) / N")
+    return draw_graph(loss, grads="all", title=title)
+
+
+def ce_fused() -> Graph:
+    return _ce("cross_entropy", "F.cross_entropy: one fused node, gradient (softmax − onehot) / N")
 
 
 def ce_unfused() -> Graph:
-    x, y = _logits()
-    loss = _functional().cross_entropy_unfused(x, y)
-    loss.name = "loss"
-    return draw_graph(loss, grads="all",
-                      title="F.cross_entropy_unfused: the same loss from primitive ops")
+    return _ce("cross_entropy_unfused", "F.cross_entropy_unfused: the same loss from primitive ops")
 
 
 def ce_compare() -> Graph:
