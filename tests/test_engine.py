@@ -405,8 +405,8 @@ def test_gradcheck_and_gradgradcheck() -> None:
     assert tg.gradcheck(lambda a, b: (a @ b).tanh(), [x, w])
     assert tg.gradgradcheck(lambda a, b: (a @ b).tanh(), [x, w])
 
-    def wrong(a: tg.Tensor) -> tg.Tensor:  # forward says x^2, backward says 3x
-        return tg.tensor(0.0) if False else a.detach() ** 2 + (a * 0) + (a * 1.5).detach() * 0
+    def wrong(a: tg.Tensor) -> tg.Tensor:  # the value is a^2, the recorded gradient 1.5
+        return a.detach() ** 2 + a * 1.5 - (a * 1.5).detach()
 
     with pytest.raises(RuntimeError, match="Jacobian mismatch"):
         tg.gradcheck(wrong, [x])

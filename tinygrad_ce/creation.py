@@ -42,10 +42,12 @@ def _float(dtype: Any) -> np.dtype:
 
 
 def tensor(data: TensorLike, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """A new leaf holding a copy of ``data``."""
-    return Tensor(np.array(data.data if isinstance(data, Tensor) else data, copy=True)
-                  if dtype is None and isinstance(data, (np.ndarray, Tensor)) else data,
-                  requires_grad=requires_grad, dtype=dtype)
+    """A new leaf holding a copy of ``data`` (an array keeps its dtype unless ``dtype`` says)."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, np.ndarray) and dtype is None:
+        data = data.copy()
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
 def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:

@@ -16,6 +16,22 @@ def _outputs(fn: Callable[..., Any], inputs: Sequence[Tensor]) -> list[Tensor]:
     return [out] if isinstance(out, Tensor) else [o for o in out if isinstance(o, Tensor)]
 
 
+def _numeric_jacobian(fn: Callable[..., Any], inputs: Sequence[Tensor], k: int, t: Tensor,
+                      eps: float) -> np.ndarray:
+    """d(output k)/d(t) by central differences: one column per element of ``t``."""
+    size = _outputs(fn, inputs)[k].data.size
+    jac = np.zeros((size, t.data.size))
+    for m in range(t.data.size):
+        orig = t.data.flat[m]  # .flat writes through, whatever the layout
+        t.data.flat[m] = orig + eps
+        hi = _outputs(fn, inputs)[k].data.reshape(-1).copy()
+        t.data.flat[m] = orig - eps
+        lo = _outputs(fn, inputs)[k].data.reshape(-1)
+        t.data.flat[m] = orig
+        jac[:, m] = (hi - lo) / (2 * eps)
+    return jac
+
+
 def _check(fn: Callable[..., Any], inputs: Sequence[Tensor], eps: float, atol: float,
            rtol: float, raise_exception: bool, what: str) -> bool:
     ins = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
@@ -26,28 +42,18 @@ def _check(fn: Callable[..., Any], inputs: Sequence[Tensor], eps: float, atol: f
     for k, out in enumerate(outs):
         if not out.requires_grad:
             continue
-        flat = out.data.reshape(-1)
-        for j in range(flat.size):
+        numeric = [_numeric_jacobian(fn, inputs, k, t, eps) for t in ins]
+        for j in range(out.data.size):  # one backward per output element: a Jacobian row
             seed = np.zeros_like(out.data)
-            seed.reshape(-1)[j] = 1.0
+            seed.flat[j] = 1.0
             analytic = grad([out], ins, [Tensor(seed)], retain_graph=True, allow_unused=True)
             for i, t in enumerate(ins):
-                a = np.zeros(t.shape) if analytic[i] is None else analytic[i].data
-                numeric = np.zeros(t.shape)
-                x = t.data.reshape(-1)
-                for m in range(x.size):
-                    orig = x[m]
-                    x[m] = orig + eps
-                    hi = _outputs(fn, inputs)[k].data.reshape(-1)[j]
-                    x[m] = orig - eps
-                    lo = _outputs(fn, inputs)[k].data.reshape(-1)[j]
-                    x[m] = orig
-                    numeric.reshape(-1)[m] = (hi - lo) / (2 * eps)
-                if not np.allclose(a, numeric, atol=atol, rtol=rtol, equal_nan=True):
+                a = np.zeros(t.data.size) if analytic[i] is None else analytic[i].data.reshape(-1)
+                if not np.allclose(a, numeric[i][j], atol=atol, rtol=rtol, equal_nan=True):
                     if raise_exception:
                         raise RuntimeError(
                             f"{what}: Jacobian mismatch for output {k} element {j} with respect "
-                            f"to input {i},\nnumerical:{numeric}\nanalytical:{a}"
+                            f"to input {i},\nnumerical:{numeric[i][j]}\nanalytical:{a}"
                         )
                     return False
     return True
@@ -65,7 +71,6 @@ def gradgradcheck(fn: Callable[..., Any], inputs: Tensor | Sequence[Tensor],
                   atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True) -> bool:
     """gradcheck of the first derivative (built with ``create_graph=True``): checks second order."""
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    diff = [t for t in ins if t.requires_grad]
     outs = _outputs(fn, ins)
     if grad_outputs is None:
         rng = np.random.default_rng(0)
@@ -78,5 +83,4 @@ def gradgradcheck(fn: Callable[..., Any], inputs: Tensor | Sequence[Tensor],
                   allow_unused=True)
         return tuple(g for g in gs if g is not None and g.requires_grad)
 
-    del diff
     return _check(first_derivative, ins, eps, atol, rtol, raise_exception, "gradgradcheck")

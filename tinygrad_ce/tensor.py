@@ -663,11 +663,12 @@ class Tensor:
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
         return self._extreme(dim, keepdim, False, "amin")
 
-    def _select_extreme(self, dim: Any, keepdim: bool, largest: bool, op: str) -> MaxResult:
+    def _select_extreme(self, dim: Any, keepdim: bool, largest: bool, op: str) -> Any:
         # (values, indices) along one dim: the gradient goes to the selected index only
-        if not isinstance(dim, (int, np.integer)):
-            return self._extreme(dim, keepdim, largest, op) if dim is None else \
-                self.maximum(dim) if largest else self.minimum(dim)  # type: ignore[return-value]
+        if dim is None:
+            return self._extreme(None, keepdim, largest, op)
+        if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+            raise TypeError(f"{op}(dim={dim!r}): expected an int (amax/amin take several dims)")
         (axis,) = _dims(dim, self.ndim) or (0,)
         if self.ndim == 0:
             return MaxResult(self.clone(), Tensor(np.array(0)))
@@ -988,12 +989,12 @@ def where(condition: TensorLike, input: TensorLike, other: TensorLike) -> Tensor
     if cond.dtype != np.bool_:
         raise RuntimeError(
             f"where expected condition to be a boolean tensor, but got {cond.dtype}")
-    a = input if isinstance(input, Tensor) else None
-    b = other if isinstance(other, Tensor) else None
-    if a is None and b is None:
-        a = Tensor(input)
-    a = a if a is not None else b._operand(input)  # type: ignore[union-attr]
-    b = b if b is not None else a._operand(other)
+    # a scalar takes the other side's dtype, as in torch
+    if isinstance(input, Tensor):
+        a = input
+    else:
+        a = other._operand(input) if isinstance(other, Tensor) else Tensor(input)
+    b = other if isinstance(other, Tensor) else a._operand(other)
     return _make(np.where(cond, a.data, b.data), (a, b), "where", lambda g, out: (
         where(cond, g, 0.0) if a._requires_grad else None,
         where(cond, 0.0, g) if b._requires_grad else None))
