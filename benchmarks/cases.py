@@ -145,7 +145,7 @@ def _ce_fns(functional: Any, torch: Any, x: np.ndarray, t: np.ndarray,
             ours.grad = None
             loss = loss_fn(ours, target)
             loss.backward()
-            return loss.data, ours.grad.data  # type: ignore[union-attr]
+            return loss.numpy(), ours.grad.numpy()  # type: ignore[union-attr]
 
         fns[name] = run
     xt = torch.from_numpy(x).requires_grad_()
@@ -228,9 +228,9 @@ def _mlp_ours(init: list[np.ndarray], x: np.ndarray, y: np.ndarray, lr: float,
         loss = nn.functional.cross_entropy(model(xt), yt)
         loss.backward()
         opt.step()
-        out = [loss.data]
+        out = [loss.numpy()]
         for layer in list(model)[::2]:
-            out += [layer.weight.data.T, layer.bias.data]
+            out += [layer.weight.numpy().T, layer.bias.numpy()]
         return out
 
     return step
@@ -350,9 +350,9 @@ def _demo_ours(init: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> Callable
         epoch[0] += 1
         with tg.no_grad():
             for p in params:
-                p.data = p.data - lr * p.grad.data
+                p -= lr * p.grad
                 p.grad = None
-        return [loss.data]
+        return [loss.numpy()]
 
     return run
 

@@ -51,7 +51,7 @@ def train_logits_three_ways(steps: int, every: int, n: int = 32, classes: int = 
             loss.backward()
             row.append(loss.item())
             worst_grad = max(worst_grad,
-                             float(np.abs(logits.grad.data - logits_t.grad.numpy()).max()))
+                             float(np.abs(logits.grad.numpy() - logits_t.grad.numpy()).max()))
         worst_loss = max(worst_loss, abs(row[1] - row[0]), abs(row[2] - row[0]))
         if step % every == 0 or step == steps - 1:
             print(f"{step:>4} {row[0]:>12.7f} {row[1]:>12.7f} {row[2]:>12.7f}")
@@ -93,7 +93,7 @@ def hand_written_mlp(seed: int = 1) -> float:
     torch.nn.functional.cross_entropy(out_t, torch.tensor(y)).backward()
     worst = 0.0
     for k in params:
-        diff = float(np.abs(grads[k] - ps[k].grad.data).max())
+        diff = float(np.abs(grads[k] - ps[k].grad.numpy()).max())
         diff_t = float(np.abs(grads[k] - pt[k].grad.numpy()).max())
         worst = max(worst, diff, diff_t)
         print(f"  d loss / d {k:<2} {str(grads[k].shape):<8} max |hand - engine| = {diff:.1e}"

@@ -20,7 +20,7 @@ def tol(dtype: Any) -> dict[str, float]:
 
 def assert_close(ours: Any, theirs: Any, dtype: Any = np.float64, what: str = "",
                  **kw: float) -> None:
-    a = np.asarray(ours.data if isinstance(ours, tg.Tensor) else ours)
+    a = np.asarray(ours.numpy() if isinstance(ours, tg.Tensor) else ours)
     b = (theirs.detach().numpy(force=True) if isinstance(theirs, torch.Tensor)
          else np.asarray(theirs))
     assert a.shape == b.shape, f"{what}: shape {a.shape} != torch's {b.shape}"

@@ -395,9 +395,9 @@ def test_negative_slice_steps_follow_numpy_where_torch_refuses() -> None:
     a = np.arange(6.0).reshape(2, 3)
     x = tg.tensor(a, requires_grad=True)
     y = x[:, ::-1]
-    np.testing.assert_array_equal(y.data, a[:, ::-1])
+    np.testing.assert_array_equal(y.numpy(), a[:, ::-1])
     (y * tg.tensor(a)).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, a[:, ::-1])
+    np.testing.assert_array_equal(x.grad.numpy(), a[:, ::-1])
     with pytest.raises(ValueError, match="step must be greater than zero"):
         T.tensor(a)[:, ::-1]
 
@@ -482,10 +482,10 @@ def state_backward_freed_graph() -> None:
     x = tg.tensor([1.0, 2.0], requires_grad=True)
     y = (x.exp() * x).sum()
     y.backward()
-    first = x.grad.data.copy()
+    first = x.grad.numpy().copy()
     with pytest.raises(RuntimeError, match="second time"):
         y.backward()
-    np.testing.assert_array_equal(x.grad.data, first)
+    np.testing.assert_array_equal(x.grad.numpy(), first)
 
 
 def state_backward_bad_gradient() -> None:
@@ -494,9 +494,9 @@ def state_backward_bad_gradient() -> None:
     y = x * x
     with pytest.raises(RuntimeError, match="Mismatch in shape"):
         y.backward(tg.ones(3))
-    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
     y.backward(tg.ones(2))  # the graph is intact: the right call still works
-    np.testing.assert_array_equal(x.grad.data, [5.0, 7.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [5.0, 7.0])
 
 
 def state_failed_op_leaves_inputs() -> None:
@@ -507,7 +507,7 @@ def state_failed_op_leaves_inputs() -> None:
         with pytest.raises((RuntimeError, ValueError, IndexError)):
             bad()
     assert x._version == version and x.grad is None and x.is_leaf
-    np.testing.assert_array_equal(x.data, [[1.0, 2.0]])
+    np.testing.assert_array_equal(x.numpy(), [[1.0, 2.0]])
 
 
 def state_cross_entropy_bad_target() -> None:

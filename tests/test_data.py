@@ -106,17 +106,17 @@ def test_data_loader_covers_every_sample_once_per_pass_and_reshuffles():
         batches = list(loader)
         assert [len(b[1]) for b in batches] == [5, 5, 5, 5, 3]
         assert all(isinstance(xb, tg.Tensor) and xb.dtype == np.float32 for xb, _ in batches)
-        order = np.concatenate([yb.data for _, yb in batches])
+        order = np.concatenate([yb.numpy() for _, yb in batches])
         assert sorted(order.tolist()) == list(range(23))
-        np.testing.assert_array_equal(np.concatenate([xb.data[:, 0] for xb, _ in batches]),
+        np.testing.assert_array_equal(np.concatenate([xb.numpy()[:, 0] for xb, _ in batches]),
                                       order)
         passes.append(order)
     assert not np.array_equal(passes[0], passes[1])
     again = data.DataLoader(x, y, batch_size=5, shuffle=True, seed=0)
-    np.testing.assert_array_equal(np.concatenate([yb.data for _, yb in again]), passes[0])
+    np.testing.assert_array_equal(np.concatenate([yb.numpy() for _, yb in again]), passes[0])
     fixed = data.DataLoader(x, y, batch_size=10, shuffle=False, drop_last=True)
     assert len(fixed) == 2
-    assert np.concatenate([yb.data for _, yb in fixed]).tolist() == list(range(20))
+    assert np.concatenate([yb.numpy() for _, yb in fixed]).tolist() == list(range(20))
     with pytest.raises(ValueError, match="batch_size=0"):
         data.DataLoader(x, y, batch_size=0)
     with pytest.raises(ValueError, match="23 samples but y has 2"):

@@ -51,9 +51,9 @@ def test_gradients_accumulate_over_backward_calls_and_zero() -> None:
         (xt * xt).sum().backward()
     assert_close(x.grad, xt.grad)
     x.grad.zero_()
-    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])
     (x * 3).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
 
 
 def test_leaf_grads_never_share_memory() -> None:
@@ -62,8 +62,8 @@ def test_leaf_grads_never_share_memory() -> None:
     g = tg.tensor([1.0, 1.0])
     (a + b).backward(g)
     a.grad.zero_()
-    np.testing.assert_array_equal(b.grad.data, [1.0, 1.0])
-    np.testing.assert_array_equal(g.data, [1.0, 1.0])
+    np.testing.assert_array_equal(b.grad.numpy(), [1.0, 1.0])
+    np.testing.assert_array_equal(g.numpy(), [1.0, 1.0])
 
 
 def test_non_leaf_grad_is_none_unless_retained() -> None:
@@ -100,10 +100,10 @@ def test_second_backward_through_freed_graph_raises() -> None:
     x = tg.tensor([1.0, 2.0], requires_grad=True)
     y = (x.exp() * x).sum()
     y.backward()
-    first = x.grad.data.copy()
+    first = x.grad.numpy().copy()
     with pytest.raises(RuntimeError, match="second time.*retain_graph=True"):
         y.backward()
-    np.testing.assert_array_equal(x.grad.data, first)  # the failed call changed nothing
+    np.testing.assert_array_equal(x.grad.numpy(), first)  # the failed call changed nothing
 
 
 def test_retain_graph_allows_second_backward() -> None:
@@ -159,7 +159,7 @@ def test_detach_shares_data_and_cuts_graph() -> None:
     assert not d.requires_grad and d.is_leaf
     y = (x * d).sum()
     y.backward()
-    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 4.0])
 
 
 def test_autograd_grad_semantics() -> None:
@@ -301,14 +301,14 @@ def test_setitem_on_plain_tensor_and_error_on_grad_tensor() -> None:
     n, target = 4, np.array([2, 0, 1, 2])
     one_hot = tg.zeros(n, 3)
     one_hot[range(n), target] = 1.0
-    np.testing.assert_array_equal(one_hot.data, np.eye(3)[target])
+    np.testing.assert_array_equal(one_hot.numpy(), np.eye(3)[target])
     w = tg.ones(3, requires_grad=True)
     with pytest.raises(RuntimeError, match="requires grad"):
         w[0] = 5.0
-    np.testing.assert_array_equal(w.data, [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(w.numpy(), [1.0, 1.0, 1.0])
     with tg.no_grad():
         w[0] = 5.0  # initialisation under no_grad is allowed, as in torch
-    assert w.data[0] == 5.0
+    assert w.numpy()[0] == 5.0
 
 
 def test_inplace_change_of_a_saved_tensor_is_refused_at_backward() -> None:
@@ -317,14 +317,14 @@ def test_inplace_change_of_a_saved_tensor_is_refused_at_backward() -> None:
     view = c[:]
     y = (x * c).sum()
     c[0] = 100.0
-    np.testing.assert_array_equal(view.data, [3.0, 4.0])  # copy-on-write
+    np.testing.assert_array_equal(view.numpy(), [3.0, 4.0])  # copy-on-write
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.backward()
     assert x.grad is None
     c2 = tg.tensor([3.0, 4.0])
     c2[0] = 5.0  # before use: fine
     (x * c2).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [5.0, 4.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [5.0, 4.0])
 
 
 def test_bad_inputs() -> None:
@@ -353,7 +353,7 @@ def test_log_and_sqrt_of_negatives_follow_torch() -> None:
     for name in ("log", "sqrt"):
         ours = getattr(tg.tensor(x), name)()
         theirs = getattr(torch.tensor(x), name)()
-        np.testing.assert_array_equal(ours.data, theirs.numpy())
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
 
 
 def test_tensor_basics_match_torch() -> None:
@@ -366,10 +366,10 @@ def test_tensor_basics_match_torch() -> None:
     assert t.size() == tuple(tt.size()) and t.size(1) == tt.size(1) and t.size(-1) == 3
     assert t.tolist() == tt.tolist() and t[1, 2].item() == tt[1, 2].item()
     np.testing.assert_array_equal(np.asarray(t), a)
-    assert t.numpy() is t.data
+    assert np.shares_memory(t.numpy(), t.data.numpy()) and isinstance(t.data, tg.Tensor)
     c = t.clone()
     c[0, 0] = 9.0
-    assert t.data[0, 0] == 0.0
+    assert t.numpy()[0, 0] == 0.0
     x = tg.tensor([1.0], requires_grad=True)
     assert "requires_grad=True" in repr(x)
     assert "op='mul'" in repr(x * 2)
@@ -380,23 +380,23 @@ def test_tensor_basics_match_torch() -> None:
 def test_constructors_match_torch() -> None:
     assert tg.zeros(2, 3).shape == (2, 3) and tg.zeros((2, 3)).dtype == np.float32
     assert tg.ones(2, dtype=tg.float64).dtype == np.float64
-    np.testing.assert_array_equal(tg.full((2,), 7.0).data, torch.full((2,), 7.0).numpy())
-    np.testing.assert_array_equal(tg.arange(5).data, torch.arange(5).numpy())
+    np.testing.assert_array_equal(tg.full((2,), 7.0).numpy(), torch.full((2,), 7.0).numpy())
+    np.testing.assert_array_equal(tg.arange(5).numpy(), torch.arange(5).numpy())
     assert tg.arange(5).dtype == np.int64 and tg.arange(0.0, 1.0, 0.25).dtype == np.float32
-    np.testing.assert_array_equal(tg.arange(0.0, 1.0, 0.25).data,
+    np.testing.assert_array_equal(tg.arange(0.0, 1.0, 0.25).numpy(),
                                   torch.arange(0.0, 1.0, 0.25).numpy())
-    np.testing.assert_array_equal(tg.eye(3).data, torch.eye(3).numpy())
+    np.testing.assert_array_equal(tg.eye(3).numpy(), torch.eye(3).numpy())
     x = tg.randn(3, 4)
-    assert tg.zeros_like(x).shape == (3, 4) and tg.ones_like(x).data.sum() == 12
+    assert tg.zeros_like(x).shape == (3, 4) and tg.ones_like(x).numpy().sum() == 12
     tg.manual_seed(0)
     a = tg.randn(3, 4)
     tg.manual_seed(0)
     b = tg.randn((3, 4))
-    np.testing.assert_array_equal(a.data, b.data)
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
     r = tg.randint(0, 5, (100,))
-    assert r.dtype == np.int64 and r.data.min() >= 0 and r.data.max() < 5
+    assert r.dtype == np.int64 and r.numpy().min() >= 0 and r.numpy().max() < 5
     u = tg.rand(1000)
-    assert 0.0 <= u.data.min() and u.data.max() < 1.0
+    assert 0.0 <= u.numpy().min() and u.numpy().max() < 1.0
 
 
 def test_gradcheck_and_gradgradcheck() -> None:

@@ -62,10 +62,10 @@ def test_linear_initialisation_follows_torch_bounds_and_global_seed():
     bound = 1 / np.sqrt(50)
     assert a.weight.shape == (40, 50) and a.bias.shape == (40,)
     assert a.weight.dtype == np.float32 and a.weight.requires_grad
-    assert np.abs(a.weight.data).max() <= bound and np.abs(a.bias.data).max() <= bound
+    assert np.abs(a.weight.numpy()).max() <= bound and np.abs(a.bias.numpy()).max() <= bound
     # uniform on [-bound, bound]: its spread fills the interval (torch's kaiming a=sqrt(5))
-    assert np.abs(a.weight.data).max() > 0.95 * bound
-    np.testing.assert_array_equal(a.weight.data, b.weight.data)
+    assert np.abs(a.weight.numpy()).max() > 0.95 * bound
+    np.testing.assert_array_equal(a.weight.numpy(), b.weight.numpy())
     t = torch.nn.Linear(50, 40)
     assert t.weight.shape == a.weight.shape
     assert float(t.weight.detach().abs().max()) <= bound + 1e-7
@@ -125,7 +125,7 @@ def test_sequential_indexing_slicing_and_ordered_dict():
     assert seq[0] is a and seq[-1] is c and list(seq) == [a, b, c]
     assert list(seq[1:]) == [b, c]
     x = tg.randn(4, 2)
-    np.testing.assert_array_equal(seq(x).data, c(b(a(x))).data)
+    np.testing.assert_array_equal(seq(x).numpy(), c(b(a(x))).numpy())
     named = nn.Sequential(OrderedDict([("hidden", a), ("act", b)]))
     assert [n for n, _ in named.named_children()] == ["hidden", "act"]
     assert list(named.state_dict()) == ["hidden.weight", "hidden.bias"]
@@ -223,7 +223,7 @@ def test_zero_grad_train_eval_and_requires_grad():
     assert all(p.grad is not None for p in net.parameters())
     assert all(type(p.grad) is tg.Tensor and not p.grad.requires_grad for p in net.parameters())
     net.zero_grad(set_to_none=False)
-    assert all(np.all(p.grad.data == 0) for p in net.parameters())
+    assert all(np.all(p.grad.numpy() == 0) for p in net.parameters())
     net.zero_grad()
     assert all(p.grad is None for p in net.parameters())
     assert net.eval() is net and not any(m.training for m in net.modules())
@@ -254,7 +254,7 @@ def test_double_and_float_cast_parameters_and_match_torch():
 def test_parameter_is_a_leaf_sharing_its_data():
     t = tg.ones(3)
     p = nn.Parameter(t)
-    assert p.requires_grad and p.is_leaf and p.data is t.data and isinstance(p, tg.Tensor)
+    assert p.requires_grad and p.is_leaf and p.numpy() is t.numpy() and isinstance(p, tg.Tensor)
     assert not nn.Parameter(t, requires_grad=False).requires_grad
     assert repr(p).startswith("Parameter containing:\ntensor(")
     assert repr(p).split("\n")[0] == repr(torch.nn.Parameter(torch.ones(3))).split("\n")[0]
@@ -282,14 +282,14 @@ def test_dropout_scales_kept_values_and_their_gradients():
     drop = nn.Dropout(0.25)
     x = tg.ones(200, 100, requires_grad=True)
     y = drop(x)
-    kept = y.data != 0
+    kept = y.numpy() != 0
     assert abs(kept.mean() - 0.75) < 0.01
-    np.testing.assert_allclose(y.data[kept], 1 / 0.75, rtol=1e-6)
+    np.testing.assert_allclose(y.numpy()[kept], 1 / 0.75, rtol=1e-6)
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, kept / 0.75, rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), kept / 0.75, rtol=1e-6)
     drop.eval()
     assert drop(x) is x
-    assert np.all(nn.Dropout(1.0)(tg.ones(5)).data == 0)
+    assert np.all(nn.Dropout(1.0)(tg.ones(5)).numpy() == 0)
     assert repr(drop) == repr(torch.nn.Dropout(0.25))
     for p in (-0.1, 1.5, "a"):
         with pytest.raises(ValueError, match="between 0 and 1"):
@@ -347,12 +347,12 @@ def test_save_load_round_trip(tmp_path: Path):
     other = nn.MLP(2, [8], 3)
     other.load(path)
     x = tg.randn(5, 2)
-    np.testing.assert_array_equal(net(x).data, other(x).data)
+    np.testing.assert_array_equal(net(x).numpy(), other(x).numpy())
     loaded = nn.load(path)
     assert list(loaded) == list(net.state_dict())
     theirs = torch_mlp([2, 8, 3])
     theirs.load_state_dict(to_torch(loaded))
-    assert_close(net(x), theirs(torch.from_numpy(x.data)), np.float32, "torch from checkpoint")
+    assert_close(net(x), theirs(torch.from_numpy(x.numpy())), np.float32, "torch from checkpoint")
 
 
 def test_save_is_atomic_a_failed_write_keeps_the_previous_file(tmp_path: Path, monkeypatch):
@@ -457,7 +457,7 @@ def test_buffers_are_state_but_not_parameters():
     state = m.state_dict()
     state["scale"] = np.array([1.0, 2.0], dtype=np.float32)
     m.load_state_dict(state)
-    np.testing.assert_array_equal(m.scale.data, [1.0, 2.0])
+    np.testing.assert_array_equal(m.scale.numpy(), [1.0, 2.0])
     assert m.double().scale.dtype == np.float64
     with pytest.raises(TypeError, match="buffer 'scale'"):
         m.scale = "three"

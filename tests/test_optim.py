@@ -75,8 +75,8 @@ def trajectories(name, options, dtype, steps=200, schedule=None):
             oopt.step()
             ours_loss.append(loss.item())
             topt.zero_grad()
-            tloss = torch.nn.functional.cross_entropy(theirs(torch.from_numpy(xb.data)),
-                                                      torch.from_numpy(yb.data))
+            tloss = torch.nn.functional.cross_entropy(theirs(torch.from_numpy(xb.numpy())),
+                                                      torch.from_numpy(yb.numpy()))
             tloss.backward()
             topt.step()
             theirs_loss.append(tloss.item())
@@ -98,7 +98,7 @@ def test_200_steps_follow_torchs_loss_trajectory(name, options, dtype):
     np.testing.assert_allclose(lo, lt, **TRAJECTORY_TOL[dtype], err_msg=f"{name} {options}")
     for (k, p), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
         assert p.dtype == np.dtype(dtype)
-        np.testing.assert_allclose(p.data, tp.detach().numpy(), **PARAM_TOL[dtype],
+        np.testing.assert_allclose(p.numpy(), tp.detach().numpy(), **PARAM_TOL[dtype],
                                    err_msg=f"final {k}")
 
 
@@ -132,9 +132,9 @@ def test_zero_grad_and_parameters_without_gradient():
     opt = optim.Adam([a, b], lr=0.1)
     (a * 2).sum().backward()
     opt.step()
-    assert not np.allclose(a.data, 1) and np.all(b.data == 1) and b not in opt.state
+    assert not np.allclose(a.numpy(), 1) and np.all(b.numpy() == 1) and b not in opt.state
     opt.zero_grad(set_to_none=False)
-    assert np.all(a.grad.data == 0) and b.grad is None
+    assert np.all(a.grad.numpy() == 0) and b.grad is None
     opt.zero_grad()
     assert a.grad is None
 
@@ -150,8 +150,8 @@ def test_param_groups_have_their_own_options():
             opt.zero_grad()
             ((x * x).sum() + (y * y * y).sum()).backward()
             opt.step()
-    np.testing.assert_allclose(a.data, ta.detach().numpy(), rtol=1e-6)
-    np.testing.assert_allclose(b.data, tb.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(a.numpy(), ta.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(b.numpy(), tb.detach().numpy(), rtol=1e-6)
     assert [g["lr"] for g in ours.param_groups] == [0.1, 0.5]
 
 
@@ -188,12 +188,12 @@ def test_a_step_replaces_arrays_and_an_old_graph_refuses_to_backward():
     x = tg.randn(4, 3, requires_grad=True)
     loss = layer(x).sum()
     recorded = [n for n in tg.autograd.topological_order([loss]) if n.op == "permute"][0]
-    before = recorded.data.copy()
-    old_weight = layer.weight.data
+    before = recorded.numpy().copy()
+    old_weight = layer.weight.numpy()
     loss.backward(retain_graph=True)
     optim.SGD(layer.parameters(), lr=0.5).step()
-    assert layer.weight.data is not old_weight
-    np.testing.assert_array_equal(recorded.data, before)  # the recorded W.T kept its values
+    assert layer.weight.numpy() is not old_weight
+    np.testing.assert_array_equal(recorded.numpy(), before)  # the recorded W.T kept its values
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         loss.backward()
     # torch refuses the same backward (it saved the weight for the input's gradient)
@@ -216,7 +216,7 @@ def test_step_with_closure_returns_the_loss():
         return loss
 
     assert opt.step(closure).item() == pytest.approx(5.0)
-    np.testing.assert_allclose(w.data, [0.8, -1.6], rtol=1e-6)
+    np.testing.assert_allclose(w.numpy(), [0.8, -1.6], rtol=1e-6)
 
 
 def test_a_failing_step_changes_no_parameter_and_no_state():
@@ -225,7 +225,7 @@ def test_a_failing_step_changes_no_parameter_and_no_state():
     a.grad, b.grad = tg.ones(2), tg.ones(4)
     with pytest.raises(RuntimeError, match="shape \\(3,\\) has a gradient of shape \\(4,\\)"):
         opt.step()
-    assert np.all(a.data == 1) and np.all(b.data == 1) and not opt.state
+    assert np.all(a.numpy() == 1) and np.all(b.numpy() == 1) and not opt.state
 
 
 @pytest.mark.parametrize("name,options", [("SGD", dict(lr=0.05, momentum=0.9)),
@@ -239,8 +239,8 @@ def test_resuming_from_torchs_optimizer_state_continues_torchs_run(name, options
     batches = list(make_problem(np.float64)) * 4
     for xb, yb in batches[:15]:
         topt.zero_grad()
-        torch.nn.functional.cross_entropy(theirs(torch.from_numpy(xb.data)),
-                                          torch.from_numpy(yb.data)).backward()
+        torch.nn.functional.cross_entropy(theirs(torch.from_numpy(xb.numpy())),
+                                          torch.from_numpy(yb.numpy())).backward()
         topt.step()
     ours = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 3)).double()
     ours.load_state_dict(theirs.state_dict())
@@ -253,8 +253,8 @@ def test_resuming_from_torchs_optimizer_state_continues_torchs_run(name, options
         lo.backward()
         oopt.step()
         topt.zero_grad()
-        lt = torch.nn.functional.cross_entropy(theirs(torch.from_numpy(xb.data)),
-                                               torch.from_numpy(yb.data))
+        lt = torch.nn.functional.cross_entropy(theirs(torch.from_numpy(xb.numpy())),
+                                               torch.from_numpy(yb.numpy()))
         lt.backward()
         topt.step()
         assert lo.item() == pytest.approx(lt.item(), rel=1e-10, abs=1e-10)

@@ -72,7 +72,7 @@ def _numpy(t: torch.Tensor) -> np.ndarray:
 
 def close(ours: Any, theirs: Any, dtype: Any, what: str,
           tol: dict[Any, dict[str, float]] = TOL) -> None:
-    a = np.asarray(ours.data if isinstance(ours, tg.Tensor) else ours)
+    a = np.asarray(ours.numpy() if isinstance(ours, tg.Tensor) else ours)
     b = _numpy(theirs) if isinstance(theirs, torch.Tensor) else np.asarray(theirs)
     assert a.shape == b.shape, f"{what}: shape {a.shape} != torch's {b.shape}"
     t = tol[np.dtype(dtype).type]
@@ -195,13 +195,13 @@ def rounding_decides(steps: Sequence[Step], arrays: Sequence[np.ndarray], dtype:
     with np.errstate(all="ignore"):
         for i, s in enumerate(steps):
             if i and s.op in KINKS:
-                x = v.data.astype(np.float64)
+                x = v.numpy().astype(np.float64)
                 finite = np.abs(x[np.isfinite(x)])
                 eps = tol * max(1.0, float(finite.max()) if finite.size else 1.0)
                 if s.op == "clamp":
                     gap = np.min([np.abs(x - b) for b in s.args if b is not None], axis=0)
                 elif s.op in ("maximum", "minimum"):
-                    gap = np.abs(x - leaves[used].data)
+                    gap = np.abs(x - leaves[used].numpy())
                 elif s.op in ("amax", "amin", "max", "min"):
                     axes = _axes(s.args[0], x.ndim)
                     top = (x.max if s.op in ("amax", "max") else x.min)(axis=axes, keepdims=True)
@@ -382,23 +382,23 @@ def test_leaf_gradients_own_their_memory(program: Any, dtype: Any, data: Any) ->
     leaves = [tg.Tensor(a.copy(), requires_grad=True) for a in arrays]
     with np.errstate(all="ignore"):
         out = run(tg, steps, leaves)
-        out_before = out.data.copy()
+        out_before = out.numpy().copy()
         up = tg.Tensor(np.random.default_rng(1).standard_normal(out.shape).astype(dtype) + 1.5)
-        up_before = up.data.copy()
+        up_before = up.numpy().copy()
         out.backward(up)
     grads = [leaf.grad for leaf in leaves if leaf.grad is not None]
-    before = [g.data.copy() for g in grads]
+    before = [g.numpy().copy() for g in grads]
     for i, g in enumerate(grads):
-        assert g.data.flags.writeable, f"gradient {i} is read-only"
-        g.data[...] = 7.0
+        assert g.numpy().flags.writeable, f"gradient {i} is read-only"
+        g.numpy()[...] = 7.0
         for j, h in enumerate(grads):
             if j != i:
-                np.testing.assert_array_equal(h.data, before[j], err_msg=f"grad {j} aliased")
-        g.data[...] = before[i]
+                np.testing.assert_array_equal(h.numpy(), before[j], err_msg=f"grad {j} aliased")
+        g.numpy()[...] = before[i]
     for leaf, a in zip(leaves, arrays):
-        np.testing.assert_array_equal(leaf.data, a)
-    np.testing.assert_array_equal(out.data, out_before)
-    np.testing.assert_array_equal(up.data, up_before)
+        np.testing.assert_array_equal(leaf.numpy(), a)
+    np.testing.assert_array_equal(out.numpy(), out_before)
+    np.testing.assert_array_equal(up.numpy(), up_before)
 
 
 # ----- random cross-entropy configurations --------------------------------------------------

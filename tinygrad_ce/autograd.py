@@ -196,14 +196,14 @@ def backprop(
             for p, pg in zip(node._parents, parent_grads):
                 if pg is None or not p._requires_grad:
                     continue
-                if pg.data.shape != p.data.shape:
+                if pg._data.shape != p._data.shape:
                     pg = unbroadcast(pg, p.shape)
                     if pg.shape != p.shape:
                         raise RuntimeError(
                             f"backward of '{node.op}' returned a gradient of shape {pg.shape} "
                             f"for an input of shape {p.shape}"
                         )
-                if pg.data.dtype != p.data.dtype:  # a float32 input of a float64 op gets float32
+                if pg._data.dtype != p._data.dtype:  # a float32 input of a float64 op gets float32
                     pg = pg.to(p.dtype)
                 prev = grads.get(id(p))
                 grads[id(p)] = pg if prev is None else prev + pg
@@ -237,13 +237,13 @@ def accumulate(leaf: Tensor, g: Tensor, create_graph: bool) -> None:
     if leaf.grad is None:
         if not create_graph:
             g = g.detach()
-            if _shared(g.data):
-                g.data = g.data.copy()
+            if _shared(g._data):
+                g._data = g._data.copy()
         leaf.grad = g
     elif create_graph:
         leaf.grad = leaf.grad + g
     else:
-        leaf.grad = type(g)(leaf.grad.data + g.data)  # g: a plain Tensor, even for a Parameter
+        leaf.grad = type(g)(leaf.grad._data + g._data)  # g: a plain Tensor, even for a Parameter
 
 
 def backward(
@@ -260,11 +260,11 @@ def backward(
     if retain_graph is None:
         retain_graph = create_graph
     result = backprop([root], [root_grad], retain_graph, create_graph, inputs)
-    seen_arrays: set[int] = {id(root_grad.data)}
+    seen_arrays: set[int] = {id(root_grad._data)}
     for node, g in result.values():
-        if id(g.data) in seen_arrays and not create_graph:
-            g = type(g)(g.data.copy())
-        seen_arrays.add(id(g.data))
+        if id(g._data) in seen_arrays and not create_graph:
+            g = type(g)(g._data.copy())
+        seen_arrays.add(id(g._data))
         accumulate(node, g, create_graph)
 
 
@@ -319,12 +319,12 @@ def _root_grad(root: Tensor, gradient: Any, name: str) -> Tensor:
     from tinygrad_ce.tensor import Tensor
 
     if gradient is None:
-        if root.data.size != 1:
+        if root._data.size != 1:
             raise RuntimeError(
                 f"grad can be implicitly created only for scalar outputs; got an output "
                 f"of shape {root.shape}: pass {name}= with that shape"
             )
-        return Tensor(np.ones(root.data.shape, dtype=root.data.dtype))
+        return Tensor(np.ones(root._data.shape, dtype=root._data.dtype))
     g = gradient if isinstance(gradient, Tensor) else Tensor(np.asarray(gradient, dtype=root.dtype))
     if g.shape != root.shape:
         raise RuntimeError(

@@ -167,7 +167,7 @@ def _accuracy(model: Any, x: np.ndarray, y: np.ndarray) -> float:
 
     with tg.no_grad():
         model.eval()
-        pred = model(tg.Tensor(x)).data.argmax(-1)
+        pred = model(tg.Tensor(x))._data.argmax(-1)
         model.train()
     return float((pred == y).mean())
 
@@ -221,7 +221,7 @@ def fit(cfg: TrainConfig, log: Callable[[str], None] = print) -> dict[str, Any]:
             value = loss.item()
             step_loss.append(value)
             total += value * len(yb)
-            correct += int((logits.data.argmax(-1) == yb.data).sum())
+            correct += int((logits._data.argmax(-1) == yb._data).sum())
             seen += len(yb)
         epoch_loss.append(total / seen)
         epoch_acc.append(correct / seen)
@@ -263,7 +263,7 @@ def gradient_agreement(model: Any, xb: Any, yb: Any) -> tuple[float, int, int]:
              len(autograd.topological_order([unfused])) - base)
     g_fused = autograd.grad(fused, params, retain_graph=True)  # the logits are shared
     g_unfused = autograd.grad(unfused, params)
-    diff = max(float(np.max(np.abs(a.data - b.data))) for a, b in zip(g_fused, g_unfused))
+    diff = max(float(np.max(np.abs(a._data - b._data))) for a, b in zip(g_fused, g_unfused))
     return diff, nodes[0], nodes[1]
 
 
@@ -314,7 +314,7 @@ def plot_decision_boundary(model: Any, run: dict[str, Any], path: Path) -> Path:
     grid = np.stack([gx.ravel(), gy.ravel()], 1).astype(run["x_train"].dtype)
     with tg.no_grad():
         model.eval()
-        pred = model(tg.Tensor(grid)).data.argmax(-1).reshape(gx.shape)
+        pred = model(tg.Tensor(grid))._data.argmax(-1).reshape(gx.shape)
         model.train()
     k = int(max(run["y_train"].max(), pred.max())) + 1
     cmap = plt.get_cmap("tab10")
@@ -555,7 +555,7 @@ def run_compare(args: argparse.Namespace) -> int:
                   **opts)
         nodes = len(autograd.topological_order([loss]))
         (g,) = autograd.grad(loss, [xt], None if upstream is None else tg.Tensor(upstream))
-        return loss.data, g.data, nodes
+        return loss._data, g._data, nodes
 
     if args.reduction == "none":
         upstream = rng.standard_normal((n, *rest)).astype(dt)

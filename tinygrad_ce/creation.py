@@ -44,7 +44,7 @@ def _float(dtype: Any) -> np.dtype:
 def tensor(data: TensorLike, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A new leaf holding a copy of ``data`` (an array keeps its dtype unless ``dtype`` says)."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if isinstance(data, np.ndarray) and dtype is None:
         data = data.copy()
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)

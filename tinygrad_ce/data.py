@@ -167,8 +167,8 @@ class DataLoader:
 
     def __init__(self, x: Any, y: Any, batch_size: int = 32, shuffle: bool = True,
                  drop_last: bool = False, seed: int | None = None) -> None:
-        self.x = x.data if isinstance(x, Tensor) else np.asarray(x)
-        self.y = y.data if isinstance(y, Tensor) else np.asarray(y)
+        self.x = x._data if isinstance(x, Tensor) else np.asarray(x)
+        self.y = y._data if isinstance(y, Tensor) else np.asarray(y)
         if len(self.x) != len(self.y):
             raise ValueError(f"x has {len(self.x)} samples but y has {len(self.y)}")
         self.batch_size = _positive(batch_size, "batch_size")

@@ -19,15 +19,15 @@ def _outputs(fn: Callable[..., Any], inputs: Sequence[Tensor]) -> list[Tensor]:
 def _numeric_jacobian(fn: Callable[..., Any], inputs: Sequence[Tensor], k: int, t: Tensor,
                       eps: float) -> np.ndarray:
     """d(output k)/d(t) by central differences: one column per element of ``t``."""
-    size = _outputs(fn, inputs)[k].data.size
-    jac = np.zeros((size, t.data.size))
-    for m in range(t.data.size):
-        orig = t.data.flat[m]  # .flat writes through, whatever the layout
-        t.data.flat[m] = orig + eps
-        hi = _outputs(fn, inputs)[k].data.reshape(-1).copy()
-        t.data.flat[m] = orig - eps
-        lo = _outputs(fn, inputs)[k].data.reshape(-1)
-        t.data.flat[m] = orig
+    size = _outputs(fn, inputs)[k]._data.size
+    jac = np.zeros((size, t._data.size))
+    for m in range(t._data.size):
+        orig = t._data.flat[m]  # .flat writes through, whatever the layout
+        t._data.flat[m] = orig + eps
+        hi = _outputs(fn, inputs)[k]._data.reshape(-1).copy()
+        t._data.flat[m] = orig - eps
+        lo = _outputs(fn, inputs)[k]._data.reshape(-1)
+        t._data.flat[m] = orig
         jac[:, m] = (hi - lo) / (2 * eps)
     return jac
 
@@ -43,12 +43,12 @@ def _check(fn: Callable[..., Any], inputs: Sequence[Tensor], eps: float, atol: f
         if not out.requires_grad:
             continue
         numeric = [_numeric_jacobian(fn, inputs, k, t, eps) for t in ins]
-        for j in range(out.data.size):  # one backward per output element: a Jacobian row
-            seed = np.zeros_like(out.data)
+        for j in range(out._data.size):  # one backward per output element: a Jacobian row
+            seed = np.zeros_like(out._data)
             seed.flat[j] = 1.0
             analytic = grad([out], ins, [Tensor(seed)], retain_graph=True, allow_unused=True)
             for i, t in enumerate(ins):
-                a = np.zeros(t.data.size) if analytic[i] is None else analytic[i].data.reshape(-1)
+                a = np.zeros(t._data.size) if analytic[i] is None else analytic[i]._data.reshape(-1)
                 if not np.allclose(a, numeric[i][j], atol=atol, rtol=rtol, equal_nan=True):
                     if raise_exception:
                         raise RuntimeError(

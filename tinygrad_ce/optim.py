@@ -2,7 +2,7 @@
 
 Each update follows ``torch.optim``'s single-tensor code line by line (same operations in
 the same order), so a run matches torch's loss trajectory to rounding. Updates never write
-into a parameter's array: ``p.data`` is replaced by a new array, so arrays that a recorded
+into a parameter's array: ``p._data`` is replaced by a new array, so arrays that a recorded
 graph still holds (views such as ``W.T``) keep the values they were recorded with, and the
 update is dated like any in-place change, so a backward through a graph recorded before
 the step raises (as torch's does) instead of mixing old and new weights. Only the
@@ -74,7 +74,7 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    p.grad = None if set_to_none else Tensor(np.zeros_like(p.data))
+                    p.grad = None if set_to_none else Tensor(np.zeros_like(p._data))
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; returns ``closure()``'s loss."""
@@ -94,7 +94,7 @@ class Optimizer:
                         f"a parameter of shape {p.shape} has a gradient of shape "
                         f"{p.grad.shape}"
                     )
-                todo.append((p, p.grad.data.astype(p.dtype, copy=False), group))
+                todo.append((p, p.grad._data.astype(p.dtype, copy=False), group))
         for p, grad, group in todo:
             self._update(p, grad, group, self.state.setdefault(p, {}))
         return loss
@@ -198,7 +198,7 @@ class SGD(Optimizer):
         if group["maximize"]:
             grad = -grad
         if wd != 0:
-            grad = grad + wd * p.data
+            grad = grad + wd * p._data
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
@@ -207,8 +207,8 @@ class SGD(Optimizer):
                 buf *= momentum
                 buf += (1 - group["dampening"]) * grad
             grad = grad + momentum * buf if group["nesterov"] else buf
-        step = grad * group["lr"]  # a new array: p.data - lr * g without a second temporary
-        p.data = np.subtract(p.data, step, out=step)
+        step = grad * group["lr"]  # a new array: p._data - lr * g without a second temporary
+        p._data = np.subtract(p._data, step, out=step)
         p._modified()
 
 
@@ -244,13 +244,13 @@ class Adam(Optimizer):
         lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
         if not state:
             state["step"] = 0
-            state["exp_avg"] = np.zeros_like(p.data)
-            state["exp_avg_sq"] = np.zeros_like(p.data)
+            state["exp_avg"] = np.zeros_like(p._data)
+            state["exp_avg_sq"] = np.zeros_like(p._data)
             if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(p.data)
+                state["max_exp_avg_sq"] = np.zeros_like(p._data)
         if group["maximize"]:
             grad = -grad
-        data = p.data
+        data = p._data
         state["step"] += 1
         step = state["step"]
         if wd != 0:
@@ -272,7 +272,7 @@ class Adam(Optimizer):
         denom += group["eps"]
         update = exp_avg * step_size
         update /= denom
-        p.data = np.subtract(data, update, out=update)  # a new array, never p's old one
+        p._data = np.subtract(data, update, out=update)  # a new array, never p's old one
         p._modified()
 
 

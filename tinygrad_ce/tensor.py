@@ -51,7 +51,7 @@ def _array(data: Any, dtype: Any = None) -> np.ndarray:
     """numpy array for ``data``: Python floats become float32 (torch's default),
     numpy arrays keep their dtype, ints stay ints."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if dtype is not None:
         dt = _as_dtype(dtype)
         try:
@@ -122,13 +122,13 @@ class Tensor:
     ``op`` the name of the op that made it ('' for a leaf); ``parents`` its inputs.
     """
 
-    __slots__ = ("data", "grad", "op", "name", "scope", "_requires_grad", "_parents",
+    __slots__ = ("_data", "grad", "op", "name", "scope", "_requires_grad", "_parents",
                  "_backward", "_retains_grad", "_version", "_clock")
     __array_priority__ = 1000  # numpy defers to our reflected operators
 
     def __init__(self, data: TensorLike, requires_grad: bool = False, dtype: Any = None,
                  name: str | None = None) -> None:
-        self.data = _array(data, dtype)
+        self._data = _array(data, dtype)
         self.grad: Tensor | None = None
         self.op = ""
         self.name = name
@@ -143,15 +143,34 @@ class Tensor:
 
     # ----- attributes -----------------------------------------------------------------
     @property
+    def data(self) -> Tensor:
+        """The values as a tensor outside the graph that shares this one's memory, as in
+        torch: writes through it (``p.data -= lr * p.grad``, ``p.data.zero_()``) change this
+        tensor, and are neither recorded nor dated. ``p.data = other`` rebinds this tensor to
+        ``other``'s memory (its shape and dtype may change), unrecorded."""
+        t = _new(Tensor)
+        _init(t, self._data)
+        return t
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(
+                f"data must be a Tensor, got {type(value).__name__}; "
+                "wrap an array as tinygrad_ce.tensor(array) (or write into it: t.data[...] = array)"
+            )
+        self._data = value._data
+
+    @property
     def requires_grad(self) -> bool:
         return self._requires_grad
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
-        if value and self.data.dtype.kind != "f":
+        if value and self._data.dtype.kind != "f":
             raise RuntimeError(
                 f"only Tensors of floating point dtype can require gradients; got dtype "
-                f"{self.data.dtype} (class targets stay integer: convert with .float() first)"
+                f"{self._data.dtype} (class targets stay integer: convert with .float() first)"
             )
         if not value and self._parents:
             raise RuntimeError(
@@ -170,15 +189,15 @@ class Tensor:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def T(self) -> Tensor:
@@ -189,48 +208,52 @@ class Tensor:
         return self.transpose(-2, -1)
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self._data.size)
 
     def size(self, dim: int | None = None) -> Any:
         if dim is None:
-            return self.data.shape
-        return self.data.shape[_dims(dim, self.ndim)[0]] if self.ndim else _dims(dim, 0)
+            return self._data.shape
+        return self._data.shape[_dims(dim, self.ndim)[0]] if self.ndim else _dims(dim, 0)
 
     def numpy(self) -> np.ndarray:
-        return self.data
+        return self._data
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+        return self._data if dtype is None else self._data.astype(dtype, copy=False)
 
     def item(self) -> Any:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError(
-                f"a Tensor with {self.data.size} elements cannot be converted to Scalar"
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
             )
-        return self.data.item()
+        return self._data.item()
 
     def tolist(self) -> Any:
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __len__(self) -> int:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def __iter__(self) -> Iterator[Tensor]:
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.data.shape[0]))
+        return (self[i] for i in range(self._data.shape[0]))
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError(
-                f"Boolean value of Tensor with {self.data.size} values is ambiguous"
+                f"Boolean value of Tensor with {self._data.size} values is ambiguous"
             )
-        return bool(self.data)
+        return bool(self._data)
+
+    def __format__(self, spec: str) -> str:
+        # a one-element tensor formats as its number (f"{loss:.4f}"), as in torch
+        return format(self.item(), spec) if self.ndim == 0 else object.__format__(self, spec)
 
     def __float__(self) -> float:
         return float(self.item())
@@ -239,14 +262,14 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.dtype.kind not in "iub" or self.data.size != 1:
+        if self.dtype.kind not in "iub" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be used as an index")
-        return int(self.data)
+        return int(self._data)
 
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, precision=4, separator=", ", prefix="tensor(",
+        body = np.array2string(self._data, precision=4, separator=", ", prefix="tensor(",
                                threshold=100, edgeitems=3)
         extra = ""
         if self.dtype not in (float32, int64, bool_):
@@ -263,7 +286,7 @@ class Tensor:
     def detach(self) -> Tensor:
         """The same data, cut from the graph."""
         t = _new(Tensor)
-        _init(t, self.data)
+        _init(t, self._data)
         return t
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
@@ -301,13 +324,13 @@ class Tensor:
 
     def zero_(self) -> Tensor:
         self._check_inplace("zero_()")
-        self.data = np.zeros_like(self.data)
+        self._data = np.zeros_like(self._data)
         self._modified()
         return self
 
     def fill_(self, value: Scalar) -> Tensor:
         self._check_inplace("fill_()")
-        self.data = np.full_like(self.data, value)
+        self._data = np.full_like(self._data, value)
         self._modified()
         return self
 
@@ -318,7 +341,7 @@ class Tensor:
             raise RuntimeError(
                 f"copy_(): src of shape {src_data.shape} cannot be broadcast to {self.shape}"
             )
-        self.data = np.array(np.broadcast_to(src_data, self.shape), dtype=self.dtype)
+        self._data = np.array(np.broadcast_to(src_data, self.shape), dtype=self.dtype)
         self._modified()
         return self
 
@@ -326,9 +349,9 @@ class Tensor:
         # copy-on-write: views taken earlier keep their values; a recorded op that saved
         # this tensor sees the change dated and refuses to backward through it
         self._check_inplace("__setitem__ (in-place assignment)")
-        data = self.data.copy()
-        data[_index(index)] = value.data if isinstance(value, Tensor) else value
-        self.data = data
+        data = self._data.copy()
+        data[_index(index)] = value._data if isinstance(value, Tensor) else value
+        self._data = data
         self._modified()
 
     # ----- dtype ------------------------------------------------------------------------
@@ -338,11 +361,11 @@ class Tensor:
         if dt == self.dtype:
             return self
         src = self.dtype
-        return _make(self.data.astype(dt), (self,), "cast",
+        return _make(self._data.astype(dt), (self,), "cast",
                      lambda g, out: (g.to(src),)) if dt.kind == "f" else self.detach()._cast(dt)
 
     def _cast(self, dt: np.dtype) -> Tensor:
-        self.data = self.data.astype(dt)
+        self._data = self._data.astype(dt)
         return self
 
     def float(self) -> Tensor:
@@ -370,7 +393,7 @@ class Tensor:
     def _operand(self, other: TensorLike) -> Tensor:
         if isinstance(other, Tensor):
             return other
-        dtype = self.data.dtype
+        dtype = self._data.dtype
         if dtype.kind == "f" and isinstance(other, (float, int, np.number)):
             # a Python or numpy scalar takes the tensor's float dtype, as in torch
             arr = np.asarray(other, dtype=dtype)
@@ -389,7 +412,7 @@ class Tensor:
     # graph is alive (a 100,000-op chain builds and backpropagates about 1.5x faster).
     def add(self, other: TensorLike) -> Tensor:
         b = self._operand(other)
-        return _make(self.data + b.data, (self, b), "add", Tensor._add_backward)
+        return _make(self._data + b._data, (self, b), "add", Tensor._add_backward)
 
     @staticmethod
     def _add_backward(g: Tensor, out: Tensor) -> tuple[Tensor, Tensor]:
@@ -398,7 +421,7 @@ class Tensor:
 
     def sub(self, other: TensorLike) -> Tensor:
         b = self._operand(other)
-        return _make(self.data - b.data, (self, b), "sub", Tensor._sub_backward)
+        return _make(self._data - b._data, (self, b), "sub", Tensor._sub_backward)
 
     @staticmethod
     def _sub_backward(g: Tensor, out: Tensor) -> tuple[Tensor, Tensor | None]:
@@ -407,7 +430,7 @@ class Tensor:
 
     def mul(self, other: TensorLike) -> Tensor:
         b = self._operand(other)
-        return _make(self.data * b.data, (self, b), "mul", Tensor._mul_backward)
+        return _make(self._data * b._data, (self, b), "mul", Tensor._mul_backward)
 
     @staticmethod
     def _mul_backward(g: Tensor, out: Tensor) -> tuple[Tensor | None, Tensor | None]:
@@ -417,7 +440,7 @@ class Tensor:
 
     def div(self, other: TensorLike) -> Tensor:
         b = self._operand(other)
-        return _make(self.data / b.data, (self, b), "div", Tensor._div_backward)
+        return _make(self._data / b._data, (self, b), "div", Tensor._div_backward)
 
     @staticmethod
     def _div_backward(g: Tensor, out: Tensor) -> tuple[Tensor | None, Tensor | None]:
@@ -428,32 +451,32 @@ class Tensor:
     def pow(self, exponent: TensorLike) -> Tensor:
         # d/da a^e = e a^(e-1) (0 where e == 0), d/de a^e = a^e log a (0 where a == 0, e >= 0)
         a, e = self, self._operand(exponent)
-        zero_e = bool((e.data == 0).any())
+        zero_e = bool((e._data == 0).any())
 
         def backward(g: Tensor, out: Tensor) -> tuple[Tensor | None, Tensor | None]:
             ga = ge = None
             if a._requires_grad:
                 ga = g * e * a ** (e - 1)
                 if zero_e:
-                    ga = where(e.data == 0, 0.0, ga)
+                    ga = where(e._data == 0, 0.0, ga)
             if e._requires_grad:
-                ge = where((a.data == 0) & (e.data >= 0), 0.0, g * out * a.log())
+                ge = where((a._data == 0) & (e._data >= 0), 0.0, g * out * a.log())
             return ga, ge
 
-        return _make(a.data ** e.data, (a, e), "pow", backward)
+        return _make(a._data ** e._data, (a, e), "pow", backward)
 
     def maximum(self, other: TensorLike) -> Tensor:
         # the larger input gets the gradient; ties split it in half (as torch does)
         a, b = self, self._operand(other)
-        share = (a.data > b.data) + 0.5 * (a.data == b.data)
-        return _make(np.maximum(a.data, b.data), (a, b), "maximum",
+        share = (a._data > b._data) + 0.5 * (a._data == b._data)
+        return _make(np.maximum(a._data, b._data), (a, b), "maximum",
                      lambda g, out: (g * share.astype(g.dtype), g * (1 - share).astype(g.dtype)))
 
     def minimum(self, other: TensorLike) -> Tensor:
         # the smaller input gets the gradient; ties split it in half (as torch does)
         a, b = self, self._operand(other)
-        share = (a.data < b.data) + 0.5 * (a.data == b.data)
-        return _make(np.minimum(a.data, b.data), (a, b), "minimum",
+        share = (a._data < b._data) + 0.5 * (a._data == b._data)
+        return _make(np.minimum(a._data, b._data), (a, b), "minimum",
                      lambda g, out: (g * share.astype(g.dtype), g * (1 - share).astype(g.dtype)))
 
     __add__ = add
@@ -485,7 +508,7 @@ class Tensor:
 
     # ----- comparisons: not differentiable, bool results ------------------------------
     def _compare(self, other: TensorLike, fn: Callable[..., np.ndarray]) -> Tensor:
-        return Tensor(fn(self.data, self._operand(other).data))
+        return Tensor(fn(self._data, self._operand(other)._data))
 
     def __lt__(self, other: TensorLike) -> Tensor:  # type: ignore[override]
         return self._compare(other, np.less)
@@ -508,7 +531,7 @@ class Tensor:
     lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
 
     def __invert__(self) -> Tensor:
-        return Tensor(~self.data)
+        return Tensor(~self._data)
 
     def __and__(self, other: TensorLike) -> Tensor:
         return self._compare(other, np.bitwise_and)
@@ -519,24 +542,24 @@ class Tensor:
     # ----- elementwise unary ops --------------------------------------------------------
     def neg(self) -> Tensor:
         # d/dx -x = -1
-        return _make(-self.data, (self,), "neg", lambda g, out: (-g,))
+        return _make(-self._data, (self,), "neg", lambda g, out: (-g,))
 
     __neg__ = neg
 
     def exp(self) -> Tensor:
         # d/dx e^x = e^x
-        return _make(np.exp(self.data), (self,), "exp", lambda g, out: (g * out,))
+        return _make(np.exp(self._data), (self,), "exp", lambda g, out: (g * out,))
 
     def log(self) -> Tensor:
         # d/dx log x = 1 / x
         with np.errstate(divide="ignore", invalid="ignore"):
-            data = np.log(self.data)
+            data = np.log(self._data)
         return _make(data, (self,), "log", lambda g, out: (g / self,))
 
     def sqrt(self) -> Tensor:
         # d/dx sqrt x = 1 / (2 sqrt x)
         with np.errstate(invalid="ignore"):
-            data = np.sqrt(self.data)
+            data = np.sqrt(self._data)
         return _make(data, (self,), "sqrt", lambda g, out: (g / (out * 2),))
 
     def square(self) -> Tensor:
@@ -544,18 +567,18 @@ class Tensor:
 
     def abs(self) -> Tensor:
         # d/dx |x| = sign(x) (0 at 0, as torch)
-        sign = np.sign(self.data)
-        return _make(np.abs(self.data), (self,), "abs", lambda g, out: (g * sign,))
+        sign = np.sign(self._data)
+        return _make(np.abs(self._data), (self,), "abs", lambda g, out: (g * sign,))
 
     __abs__ = abs
 
     def tanh(self) -> Tensor:
         # d/dx tanh x = 1 - tanh^2 x
-        return _make(np.tanh(self.data), (self,), "tanh", lambda g, out: (g * (1 - out * out),))
+        return _make(np.tanh(self._data), (self,), "tanh", lambda g, out: (g * (1 - out * out),))
 
     def sigmoid(self) -> Tensor:
         # d/dx s(x) = s(x) (1 - s(x)); split by sign so exp never overflows
-        x = self.data
+        x = self._data
         with np.errstate(over="ignore"):
             z = np.exp(-np.abs(x))
         data = np.where(x >= 0, 1 / (1 + z), z / (1 + z)).astype(x.dtype, copy=False)
@@ -564,14 +587,14 @@ class Tensor:
     def relu(self) -> Tensor:
         # d/dx relu x = 1 where x > 0, else 0
         # max(x, 0), not x * mask: -inf * 0 would be nan (torch: relu(-inf) = 0, relu(nan) = nan)
-        mask = self.data > 0
-        return _make(np.maximum(self.data, 0), (self,), "relu", lambda g, out: (g * mask,))
+        mask = self._data > 0
+        return _make(np.maximum(self._data, 0), (self,), "relu", lambda g, out: (g * mask,))
 
     def clamp(self, min: Scalar | None = None, max: Scalar | None = None) -> Tensor:
         # gradient passes where min <= x <= max (bounds included, as torch)
         if min is None and max is None:
             raise RuntimeError("clamp: at least one of min and max must not be None")
-        x = self.data
+        x = self._data
         data = np.clip(x, min, max).astype(x.dtype, copy=False)
         mask = np.ones(x.shape, dtype=bool)
         if min is not None:
@@ -592,7 +615,7 @@ class Tensor:
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
         axes = _dims(dim, self.ndim)
         shape, kshape = self.shape, _kept_shape(self.shape, axes)
-        data = self.data.sum(axis=axes, keepdims=keepdim)
+        data = self._data.sum(axis=axes, keepdims=keepdim)
         return _make(np.asarray(data), (self,), "sum",
                      lambda g, out: (g.reshape(kshape).expand(shape),))
 
@@ -605,8 +628,8 @@ class Tensor:
         n = int(np.prod([shape[i] for i in axes]))
         with np.errstate(invalid="ignore", divide="ignore"):
             # the mean of nothing is 0 / 0 = nan, quietly (as torch's; numpy's mean warns)
-            data = np.asarray(self.data.mean(axis=axes, keepdims=keepdim) if n else
-                              self.data.sum(axis=axes, keepdims=keepdim) / self.dtype.type(0))
+            data = np.asarray(self._data.mean(axis=axes, keepdims=keepdim) if n else
+                              self._data.sum(axis=axes, keepdims=keepdim) / self.dtype.type(0))
         return _make(data, (self,), "mean",
                      lambda g, out: (g.reshape(kshape).expand(shape) / n,))
 
@@ -629,14 +652,14 @@ class Tensor:
         # direction is preferred), as torch does, instead of inf * 0 = nan
         v = self.var(dim, keepdim, correction=correction, unbiased=unbiased, axis=axis,
                      keepdims=keepdims)
-        zero = v.data == 0
-        return _make(np.sqrt(v.data), (v,), "sqrt", lambda g, out: (
+        zero = v._data == 0
+        return _make(np.sqrt(v._data), (v,), "sqrt", lambda g, out: (
             where(zero, 0.0, g / (out * 2 + zero.astype(out.dtype))),))
 
     def _extreme(self, dim: Any, keepdim: bool, largest: bool, op: str) -> Tensor:
         # the gradient is shared evenly between tied extremes, as torch's amax/amin do
         axes = _dims(dim, self.ndim)
-        if self.data.size == 0:
+        if self._data.size == 0:
             if dim is None:
                 raise RuntimeError(
                     f"{op}(): Expected reduction dim to be specified for input.numel() == 0"
@@ -646,8 +669,8 @@ class Tensor:
                     raise IndexError(f"{op}(): Expected reduction dim {a} to have non-zero size")
         shape, kshape = self.shape, _kept_shape(self.shape, axes)
         reduce = np.max if largest else np.min
-        kept = reduce(self.data, axis=axes, keepdims=True)
-        hit = self.data == kept
+        kept = reduce(self._data, axis=axes, keepdims=True)
+        hit = self._data == kept
         share = hit / hit.sum(axis=axes, keepdims=True)
         data = kept if keepdim else kept.reshape([n for i, n in enumerate(shape) if i not in axes])
         return _make(np.asarray(data), (self,), op,
@@ -674,12 +697,12 @@ class Tensor:
             return MaxResult(self.clone(), Tensor(np.array(0)))
         if self.shape[axis] == 0:
             raise IndexError(f"{op}(): Expected reduction dim {axis} to have non-zero size")
-        idx = (np.argmax if largest else np.argmin)(self.data, axis=axis, keepdims=True)
+        idx = (np.argmax if largest else np.argmin)(self._data, axis=axis, keepdims=True)
         shape = self.shape
         kshape = _kept_shape(shape, (axis,))
         mask = np.zeros(shape, dtype=bool)
         np.put_along_axis(mask, idx, True, axis=axis)
-        values = np.take_along_axis(self.data, idx, axis=axis)
+        values = np.take_along_axis(self._data, idx, axis=axis)
         if not keepdim:
             values, idx = values.squeeze(axis), idx.squeeze(axis)
         out = _make(values, (self,), op, lambda g, out: (g.reshape(kshape).expand(shape) * mask,))
@@ -703,15 +726,15 @@ class Tensor:
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         if dim is None:
-            return Tensor(np.array(np.argmax(self.data), dtype=np.int64))
+            return Tensor(np.array(np.argmax(self._data), dtype=np.int64))
         (axis,) = _dims(dim, self.ndim)
-        return Tensor(np.argmax(self.data, axis=axis, keepdims=keepdim).astype(np.int64))
+        return Tensor(np.argmax(self._data, axis=axis, keepdims=keepdim).astype(np.int64))
 
     def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         if dim is None:
-            return Tensor(np.array(np.argmin(self.data), dtype=np.int64))
+            return Tensor(np.array(np.argmin(self._data), dtype=np.int64))
         (axis,) = _dims(dim, self.ndim)
-        return Tensor(np.argmin(self.data, axis=axis, keepdims=keepdim).astype(np.int64))
+        return Tensor(np.argmin(self._data, axis=axis, keepdims=keepdim).astype(np.int64))
 
     def logsumexp(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
                   keepdims: bool | None = None) -> Tensor:
@@ -719,7 +742,7 @@ class Tensor:
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
         axes = _dims(dim, self.ndim)
         shape, kshape = self.shape, _kept_shape(self.shape, axes)
-        x = self.data
+        x = self._data
         m = np.max(x, axis=axes, keepdims=True) if x.size else np.zeros(kshape, x.dtype)
         m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
         with np.errstate(divide="ignore"):
@@ -760,22 +783,22 @@ class Tensor:
                 gb = gb.squeeze(-1) if b.ndim == 1 else gb
             return ga, gb
 
-        return _make(np.matmul(a.data, b.data), (a, b), "matmul", backward)
+        return _make(np.matmul(a._data, b._data), (a, b), "matmul", backward)
 
     # ----- movement -----------------------------------------------------------------------
     def _reshaped(self, shape: tuple[int, ...], op: str) -> Tensor:
         src = self.shape
-        return _make(self.data.reshape(shape), (self,), op, lambda g, out: (g.reshape(src),))
+        return _make(self._data.reshape(shape), (self,), op, lambda g, out: (g.reshape(src),))
 
     def reshape(self, *shape: Any) -> Tensor:
         # a view: the gradient takes the input's shape back
         if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
             shape = tuple(shape[0])
         try:
-            data = self.data.reshape(shape)
+            data = self._data.reshape(shape)
         except (ValueError, TypeError):
             raise RuntimeError(
-                f"shape '{list(shape)}' is invalid for input of size {self.data.size} "
+                f"shape '{list(shape)}' is invalid for input of size {self._data.size} "
                 f"(shape {self.shape})"
             ) from None
         src = self.shape
@@ -810,7 +833,7 @@ class Tensor:
         if self.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
             return self._reshaped(self.shape, "transpose")
         d0, d1 = _dims(dim0, self.ndim)[0], _dims(dim1, self.ndim)[0]
-        return _make(self.data.swapaxes(d0, d1), (self,), "transpose",
+        return _make(self._data.swapaxes(d0, d1), (self,), "transpose",
                      lambda g, out: (g.transpose(d0, d1),))
 
     swapaxes = transpose
@@ -835,7 +858,7 @@ class Tensor:
         if sorted(perm) != list(range(self.ndim)):
             raise RuntimeError(f"permute(dims={list(dims)}): repeated or out-of-range dim")
         inverse = tuple(sorted(range(len(perm)), key=perm.__getitem__))  # where each axis went
-        return _make(self.data.transpose(perm), (self,), "permute",
+        return _make(self._data.transpose(perm), (self,), "permute",
                      lambda g, out: (g.permute(inverse),))
 
     def expand(self, *sizes: Any) -> Tensor:
@@ -850,7 +873,7 @@ class Tensor:
             )
         shape = tuple(self.shape[i - extra] if s == -1 else s for i, s in enumerate(sizes))
         try:
-            data = np.broadcast_to(self.data, shape)
+            data = np.broadcast_to(self._data, shape)
         except ValueError:
             raise RuntimeError(
                 f"expand: the tensor of shape {self.shape} cannot be expanded to {shape}"
@@ -864,7 +887,7 @@ class Tensor:
         # the gradient is scattered back, summed where an index repeats
         idx = _index(index)
         try:
-            data = self.data[idx]
+            data = self._data[idx]
         except IndexError as e:
             raise IndexError(f"index {_short(index)} is out of range for shape {self.shape}: {e}") \
                 from None
@@ -874,20 +897,20 @@ class Tensor:
 
     def clone(self) -> Tensor:
         # d/dx copy(x) = 1
-        return _make(self.data.copy(), (self,), "clone", lambda g, out: (g,))
+        return _make(self._data.copy(), (self,), "clone", lambda g, out: (g,))
 
     # ----- conveniences ---------------------------------------------------------------
     def softmax(self, dim: int = -1) -> Tensor:
         # max-shifted; an empty tensor has nothing to shift (and amax of nothing is an error)
-        e = (self - self.detach().amax(dim, keepdim=True) if self.data.size else self).exp()
+        e = (self - self.detach().amax(dim, keepdim=True) if self._data.size else self).exp()
         return e / e.sum(dim, keepdim=True)
 
     def log_softmax(self, dim: int = -1) -> Tensor:
         # (x - m) - log sum e^(x - m), m = max (a constant): never x - logsumexp(x), which
         # cancels catastrophically when |x| is large (4096 - 4096.6934 in float32)
         z = self
-        if self.data.size:
-            m = self.data.max(axis=_dims(dim, self.ndim), keepdims=True)
+        if self._data.size:
+            m = self._data.max(axis=_dims(dim, self.ndim), keepdims=True)
             # an all -inf row shifts by 0; a +inf makes the row nan, as torch's does
             z = self - np.where(np.isneginf(m), 0, m).astype(self.dtype, copy=False)
         return z - z.logsumexp(dim, keepdim=True)
@@ -898,7 +921,7 @@ _new = object.__new__
 
 
 def _init(t: Tensor, data: np.ndarray) -> None:
-    t.data = data
+    t._data = data
     t.grad = None
     t.op = ""
     t.name = None
@@ -913,9 +936,9 @@ def _init(t: Tensor, data: np.ndarray) -> None:
 def _make(data: np.ndarray, parents: tuple[Tensor, ...], op: str, backward: Backward) -> Tensor:
     """The output of an op; it joins the graph if grad mode is on and a parent requires grad."""
     out = _new(Tensor)
-    # numpy hands back a scalar, not a 0-d array, from arithmetic on 0-d arrays: .data is
+    # numpy hands back a scalar, not a 0-d array, from arithmetic on 0-d arrays: ._data is
     # always an ndarray (writable in place, like a torch tensor's)
-    out.data = data if type(data) is np.ndarray else np.asarray(data)
+    out._data = data if type(data) is np.ndarray else np.asarray(data)
     out.grad = None
     out.name = None
     out._retains_grad = False
@@ -947,7 +970,7 @@ def _index(index: Any) -> Any:
 
 def _index_part(i: Any) -> Any:
     if isinstance(i, Tensor):
-        return i.data
+        return i._data
     if isinstance(i, (list, range)):
         arr = np.asarray(i)
         if arr.dtype.kind not in "iub":
@@ -969,9 +992,9 @@ def _scatter(g: Tensor, idx: Any, shape: tuple[int, ...]) -> Tensor:
     """Zeros of ``shape`` with ``g`` added at ``idx``: the adjoint of ``x[idx]``."""
     data = np.zeros(shape, dtype=g.dtype)
     if _is_basic(idx):
-        data[idx] = g.data
+        data[idx] = g._data
     else:
-        np.add.at(data, idx, g.data)
+        np.add.at(data, idx, g._data)
     return _make(data, (g,), "scatter", lambda g2, out: (g2[idx],))
 
 
@@ -985,7 +1008,7 @@ def _as_tensor(x: TensorLike, like: Tensor | None = None) -> Tensor:
 def where(condition: TensorLike, input: TensorLike, other: TensorLike) -> Tensor:
     """``input`` where ``condition`` holds, else ``other``; each input gets the gradient
     where it was picked."""
-    cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition)
+    cond = np.asarray(condition._data if isinstance(condition, Tensor) else condition)
     if cond.dtype != np.bool_:
         raise RuntimeError(
             f"where expected condition to be a boolean tensor, but got {cond.dtype}")
@@ -995,7 +1018,7 @@ def where(condition: TensorLike, input: TensorLike, other: TensorLike) -> Tensor
     else:
         a = other._operand(input) if isinstance(other, Tensor) else Tensor(input)
     b = other if isinstance(other, Tensor) else a._operand(other)
-    return _make(np.where(cond, a.data, b.data), (a, b), "where", lambda g, out: (
+    return _make(np.where(cond, a._data, b._data), (a, b), "where", lambda g, out: (
         where(cond, g, 0.0) if a._requires_grad else None,
         where(cond, 0.0, g) if b._requires_grad else None))
 
@@ -1020,7 +1043,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         return tuple(g[lead + (slice(int(lo), int(hi)),)] if t._requires_grad else None
                      for t, lo, hi in zip(ts, bounds[:-1], bounds[1:]))
 
-    return _make(np.concatenate([t.data for t in ts], axis=axis), ts, "cat", backward)
+    return _make(np.concatenate([t._data for t in ts], axis=axis), ts, "cat", backward)
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
@@ -1045,4 +1068,4 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     def backward(g: Tensor, out: Tensor) -> tuple[Tensor | None, ...]:
         return tuple(g[lead + (i,)] if t._requires_grad else None for i, t in enumerate(ts))
 
-    return _make(np.stack([t.data for t in ts], axis=axis), ts, "stack", backward)
+    return _make(np.stack([t._data for t in ts], axis=axis), ts, "stack", backward)

@@ -104,8 +104,8 @@ def softmax(input: ArrayOrTensor, dim: int | None = None, dtype: Any = None) -> 
         x = x.to(dtype)
     axis = _axis(_softmax_dim(x.ndim) if dim is None else dim, x.ndim)
     if x.ndim == 0:
-        return _make(np.ones_like(x.data), (x,), "softmax", lambda g, out: (g * 0,))
-    p = np.subtract(x.data, _shift(x.data, axis))
+        return _make(np.ones_like(x._data), (x,), "softmax", lambda g, out: (g * 0,))
+    p = np.subtract(x._data, _shift(x._data, axis))
     np.exp(p, out=p)
     p /= p.sum(axis=axis, keepdims=True)
     return _make(p, (x,), "softmax", lambda g, out: (
@@ -120,8 +120,8 @@ def log_softmax(input: ArrayOrTensor, dim: int | None = None, dtype: Any = None)
         x = x.to(dtype)
     axis = _axis(_softmax_dim(x.ndim) if dim is None else dim, x.ndim)
     if x.ndim == 0:
-        return _make(np.zeros_like(x.data), (x,), "log_softmax", lambda g, out: (g * 0,))
-    data = _log_softmax(x.data, axis)
+        return _make(np.zeros_like(x._data), (x,), "log_softmax", lambda g, out: (g * 0,))
+    data = _log_softmax(x._data, axis)
     return _make(data, (x,), "log_softmax", lambda g, out: (
         g - out.exp() * g.sum(axis, keepdim=True),))
 
@@ -135,22 +135,22 @@ def one_hot(tensor: ArrayOrTensor, num_classes: int = -1) -> Tensor:
             "expected an integer tensor of class indices"
         )
     if num_classes == -1:
-        if t.data.size == 0:
+        if t._data.size == 0:
             raise RuntimeError(
                 "Can not infer total number of classes from empty tensor: pass num_classes"
             )
-        num_classes = int(t.data.max()) + 1
-    if t.data.size and t.data.min() < 0:
+        num_classes = int(t._data.max()) + 1
+    if t._data.size and t._data.min() < 0:
         raise RuntimeError(
-            f"Class values must be non-negative: tensor contains {int(t.data.min())}"
+            f"Class values must be non-negative: tensor contains {int(t._data.min())}"
         )
-    if num_classes < 0 or (t.data.size and t.data.max() >= num_classes):
+    if num_classes < 0 or (t._data.size and t._data.max() >= num_classes):
         raise RuntimeError(
             f"Class values must be smaller than num_classes: num_classes={num_classes}, "
-            f"tensor contains {int(t.data.max()) if t.data.size else 'nothing'}"
+            f"tensor contains {int(t._data.max()) if t._data.size else 'nothing'}"
         )
     out = np.zeros(t.shape + (num_classes,), dtype=np.int64)
-    np.put_along_axis(out, t.data[..., None].astype(np.int64), 1, axis=-1)
+    np.put_along_axis(out, t._data[..., None].astype(np.int64), 1, axis=-1)
     return Tensor(out)
 
 
@@ -283,7 +283,7 @@ def _check_targets(input: Any, target: Any, weight: Any, ignore_index: Any, redu
     if isinstance(target, bool):
         raise TypeError(f"{fn}: target={target!r}: expected class indices or probabilities")
     tt = _tensor(target, "target")
-    td = tt.data
+    td = tt._data
     if td.dtype.kind not in "iuf":
         raise RuntimeError(
             f"{fn}: target has dtype {td.dtype}; expected integer class indices (int64) or "
@@ -311,7 +311,7 @@ def _check_targets(input: Any, target: Any, weight: Any, ignore_index: Any, redu
                 f"{fn}: weight requires grad, but the loss is not differentiable with respect "
                 "to weight; pass weight.detach()"
             )
-        wd = wt.data if wt is not None else np.asarray(weight)
+        wd = wt._data if wt is not None else np.asarray(weight)
         if wd.ndim != 1 or wd.shape[0] != C:
             raise RuntimeError(
                 f"{fn}: weight tensor should be defined either for all {C} classes or no "
@@ -336,7 +336,7 @@ def _check_targets(input: Any, target: Any, weight: Any, ignore_index: Any, redu
             common = np.result_type(x.dtype, tt.dtype)
             x, tt = x.to(common), tt.to(common)
             w = None if w is None else w.astype(common)
-        xd, tdc = x.data, tt.data
+        xd, tdc = x._data, tt._data
         if one_d:
             xd, tdc = xd.reshape(1, C), tdc.reshape(1, C)
         return _Targets(x, xd, one_d, C, eps, reduction, w, target=tt, td=tdc)
@@ -371,7 +371,7 @@ def _check_targets(input: Any, target: Any, weight: Any, ignore_index: Any, redu
         )
     if not all_counted:
         t = np.where(mask, t, 0)
-    xd = x.data.reshape(1, C) if one_d else x.data
+    xd = x._data.reshape(1, C) if one_d else x._data
     return _Targets(x, xd, one_d, C, eps, reduction, w, t=t, mask=mask,
                     all_counted=all_counted)
 
@@ -602,9 +602,9 @@ def cross_entropy(input: ArrayOrTensor, target: ArrayOrTensor | int,
         if state.enabled:  # create_graph: a differentiable gradient
             gx, gt = _grad_graph(a, x, g)
         else:
-            gx = Tensor(_own_shape(_grad_numpy(a, shift, g.data, saved), x.shape)) \
+            gx = Tensor(_own_shape(_grad_numpy(a, shift, g._data, saved), x.shape)) \
                 if x.requires_grad else None
-            gt = Tensor(_own_shape(_grad_target_numpy(a, shift, g.data), tt.shape)) \
+            gt = Tensor(_own_shape(_grad_target_numpy(a, shift, g._data), tt.shape)) \
                 if tt is not None and tt.requires_grad else None
         return (gx,) if tt is None else (gx, gt)
 
@@ -628,7 +628,7 @@ def cross_entropy_grad(input: ArrayOrTensor, target: ArrayOrTensor | int,
     if grad_output is None:
         g = np.ones(loss_shape, dtype=dt)
     else:
-        g = np.asarray(grad_output.data if isinstance(grad_output, Tensor) else grad_output,
+        g = np.asarray(grad_output._data if isinstance(grad_output, Tensor) else grad_output,
                        dtype=dt)
         if g.shape != loss_shape:
             raise ValueError(
@@ -654,7 +654,7 @@ def cross_entropy_unfused(input: ArrayOrTensor, target: ArrayOrTensor | int,
                        "cross_entropy_unfused")
     dt = a.xd.dtype
     x = a.x.reshape(a.xd.shape) if a.one_d else a.x
-    z = x - _shift(x.data, 1)
+    z = x - _shift(x._data, 1)
     log_p = z - z.exp().sum(1, keepdim=True).log()
     wb = a.wb()
     if a.t is not None:
@@ -674,7 +674,7 @@ def cross_entropy_unfused(input: ArrayOrTensor, target: ArrayOrTensor | int,
     total = losses.sum()
     if a.reduction == "sum":
         return total
-    if not (a.mask.any() if a.mask is not None else losses.data.size):
+    if not (a.mask.any() if a.mask is not None else losses._data.size):
         return total + dt.type(np.nan)  # nothing counted: 0 / 0 is nan, the gradient stays 0
     if not a.denominator():
         # every counted target has weight 0: torch's mean is 0 / 0 = nan, with a nan

@@ -40,7 +40,7 @@ class Parameter(Tensor):
         if data is None:
             data = np.empty(0, dtype=float32)
         if isinstance(data, Tensor):
-            data = data.data
+            data = data._data
         super().__init__(data, requires_grad=requires_grad)
 
     def __repr__(self) -> str:
@@ -223,7 +223,7 @@ class Module:
         """Forget the accumulated gradients (``None``, or zeros with ``set_to_none=False``)."""
         for p in self.parameters():
             if p.grad is not None:
-                p.grad = None if set_to_none else Tensor(np.zeros_like(p.data))
+                p.grad = None if set_to_none else Tensor(np.zeros_like(p._data))
 
     # ----- dtype ------------------------------------------------------------------------------
     def to(self, dtype: Any) -> Module:
@@ -236,10 +236,10 @@ class Module:
             raise TypeError(f"Module.to only accepts floating point dtypes, but got {dt}")
         for t in [*self.parameters(), *self.buffers()]:
             if t.dtype.kind == "f" and t.dtype != dt:
-                t.data = t.data.astype(dt)
+                t._data = t._data.astype(dt)
                 t._modified()
                 if t.grad is not None:
-                    t.grad = Tensor(t.grad.data.astype(dt))
+                    t.grad = Tensor(t.grad._data.astype(dt))
         return self
 
     def double(self) -> Module:
@@ -257,7 +257,7 @@ class Module:
             for registry in (module._parameters, module._buffers):
                 for name, t in registry.items():
                     if t is not None:
-                        out[f"{mod_name}.{name}" if mod_name else name] = t.data.copy()
+                        out[f"{mod_name}.{name}" if mod_name else name] = t._data.copy()
         return out
 
     def _state_tensors(self) -> OrderedDict[str, Tensor]:
@@ -310,7 +310,7 @@ class Module:
                 + "\n\t".join(errors)
             )
         for key, arr in arrays.items():
-            own[key].data = arr
+            own[key]._data = arr
             own[key]._modified()
         return IncompatibleKeys(missing, unexpected)
 
@@ -341,7 +341,7 @@ class Module:
 
 def _to_numpy(value: Any, key: str) -> np.ndarray:
     if isinstance(value, Tensor):
-        return value.data
+        return value._data
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
         value = value.detach().cpu().numpy()
     try:

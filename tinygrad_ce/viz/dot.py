@@ -130,8 +130,8 @@ def page_text(a: np.ndarray) -> str:
 
 
 def shape_text(t: Tensor) -> str:
-    shape = "scalar" if t.data.ndim == 0 else "×".join(str(n) for n in t.data.shape)
-    return f"{shape} {DTYPE_SHORT.get(t.data.dtype.name, t.data.dtype.name)}"
+    shape = "scalar" if t.numpy().ndim == 0 else "×".join(str(n) for n in t.numpy().shape)
+    return f"{shape} {DTYPE_SHORT.get(t.numpy().dtype.name, t.numpy().dtype.name)}"
 
 
 # ----- names ---------------------------------------------------------------------------------
@@ -212,7 +212,7 @@ def gradients_of(root: Tensor, nodes: Sequence[Tensor]) -> dict[int, np.ndarray]
     ``retain_graph=True`` to it)."""
     from tinygrad_ce import autograd
 
-    if root.data.size != 1:
+    if root.numpy().size != 1:
         raise ValueError(
             f"grads='all' needs a scalar output; got one of shape {root.shape}"
         )
@@ -226,7 +226,7 @@ def gradients_of(root: Tensor, nodes: Sequence[Tensor]) -> dict[int, np.ndarray]
             f"cannot compute the gradients to draw: {e} (draw the graph before backward(), "
             "or call backward(retain_graph=True))"
         ) from None
-    return {id(t): g.data for t, g in zip(wanted, gs) if g is not None}
+    return {id(t): g.numpy() for t, g in zip(wanted, gs) if g is not None}
 
 
 # ----- labels --------------------------------------------------------------------------------
@@ -238,15 +238,15 @@ def tensor_label(title: str | None, t: Tensor, grad: np.ndarray | None, show_dat
                  show_grad: bool, kind: str) -> str:
     """An HTML-like label: title and shape, then a data row and a grad row."""
     meta = f'<FONT COLOR="{MUTED}" POINT-SIZE="9">{_e(shape_text(t))}</FONT>'
-    if kind == "constant" and not title and t.data.size == 1:
-        return f'<<FONT POINT-SIZE="10">{_e(summarize(t.data))}</FONT>>'
+    if kind == "constant" and not title and t.numpy().size == 1:
+        return f'<<FONT POINT-SIZE="10">{_e(summarize(t.numpy()))}</FONT>>'
     rows = []
     head = f"<B>{_e(title)}</B>  {meta}" if title else meta
     rows.append(f'<TR><TD ALIGN="LEFT" COLSPAN="2">{head}</TD></TR>')
     if show_data:
         rows.append(
             f'<TR><TD ALIGN="LEFT"><FONT COLOR="{MUTED}" POINT-SIZE="9">data</FONT></TD>'
-            f'<TD ALIGN="LEFT">{_e(summarize(t.data))}</TD></TR>'
+            f'<TD ALIGN="LEFT">{_e(summarize(t.numpy()))}</TD></TR>'
         )
     if show_grad and grad is not None:
         rows.append(
@@ -316,7 +316,7 @@ class _Builder:
     def grad_of(self, t: Tensor) -> np.ndarray | None:
         if self.grads is not None and id(t) in self.grads:
             return self.grads[id(t)]
-        return None if t.grad is None else t.grad.data
+        return None if t.grad is None else t.grad.numpy()
 
     def kind(self, t: Tensor) -> str:
         if id(t) in self.root_ids:
@@ -356,21 +356,21 @@ class _Builder:
         grad = self.grad_of(t)
         fill, border = COLORS[kind]
         label = tensor_label(title, t, grad, self.show_data, self.show_grad, kind)
-        tip = [f"{title or 'tensor'}: {t.data.shape} {t.data.dtype}"
-               + (f", made by {t.op}" if t.op else ""), "data:", full_text(t.data)]
+        tip = [f"{title or 'tensor'}: {t.numpy().shape} {t.numpy().dtype}"
+               + (f", made by {t.op}" if t.op else ""), "data:", full_text(t.numpy())]
         if grad is not None:
             tip += ["grad:", full_text(grad)]
         attrs = {"shape": "box", "style": "rounded,filled", "fillcolor": fill, "color": border,
                  "tooltip": _tooltip(*tip)}
         if kind == "output":
             attrs["penwidth"] = "2"
-        if kind == "constant" and not title and t.data.size == 1:  # a literal: small
+        if kind == "constant" and not title and t.numpy().size == 1:  # a literal: small
             attrs.update(height="0.3", width="0.3", margin="0.06,0.02")
         self.place(key, name, label, attrs)
         self.node_data[name] = {
-            "title": title or "tensor", "kind": LEGEND_TEXT[kind], "shape": list(t.data.shape),
-            "dtype": str(t.data.dtype), "op": t.op or None,
-            "data": page_text(t.data),
+            "title": title or "tensor", "kind": LEGEND_TEXT[kind], "shape": list(t.numpy().shape),
+            "dtype": str(t.numpy().dtype), "op": t.op or None,
+            "data": page_text(t.numpy()),
             "grad": None if grad is None else page_text(grad),
         }
 

@@ -151,7 +151,7 @@ def checkpoint_step(path: str | os.PathLike[str], batch: int = 4, seed: int = 0,
     model = model_from_checkpoint(path, activation)
     first = model[0]
     rng = np.random.default_rng(seed)
-    dt = first.weight.data.dtype
+    dt = first.weight.numpy().dtype
     xs = rng.standard_normal((batch, first.in_features)).astype(dt)
     ys = rng.integers(0, model[len(model) - 1].out_features, batch)
     return _step_graph(model, Tensor(xs, name="x"), Tensor(ys, name="y"),

@@ -48,14 +48,14 @@ def edge_gradients(root: Tensor, order: Sequence[Tensor],
                               allow_unused=True)
         direct: dict[int, np.ndarray] = {}
         for p, g in sorted(zip(inputs, total), key=lambda pg: -position.get(id(pg[0]), -1)):
-            d = np.zeros_like(p.data) if g is None else g.data
+            d = np.zeros_like(p.numpy()) if g is None else g.numpy()
             for u in inputs:
                 if u is p or u.is_leaf or id(u) not in direct:
                     continue
                 through, = autograd.grad(u, p, grad_outputs=Tensor(direct[id(u)]),
                                          retain_graph=True, allow_unused=True)
                 if through is not None:
-                    d = d - through.data
+                    d = d - through.numpy()
             direct[id(p)] = d
             out[(id(p), id(c))] = d
     return out
