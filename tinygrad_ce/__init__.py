@@ -11,7 +11,6 @@ from tinygrad_ce.creation import (
     eye,
     full,
     full_like,
-    manual_seed,
     ones,
     ones_like,
     rand,
@@ -22,6 +21,7 @@ from tinygrad_ce.creation import (
     zeros_like,
 )
 from tinygrad_ce.gradcheck import gradcheck, gradgradcheck
+from tinygrad_ce.random import manual_seed
 from tinygrad_ce.tensor import (
     Tensor,
     bool_,

@@ -8,7 +8,6 @@ the shape check, the order of the walk and the release of saved data.
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -33,13 +32,91 @@ state = _State()
 
 
 class _Clock:
-    """Counts in-place changes (``t[i] = v``, ``zero_()``, ...), across threads. A tensor
-    keeps the time of its last change; a recorded op the time it was recorded."""
+    """Dates in-place changes, across threads. ``now`` ticks at every in-place change: a
+    version counter keeps the time of its memory's last change, a recorded op the time it
+    was recorded. ``moved`` counts in-place ops recorded in the graph (history moves)."""
 
     now = 0
+    moved = 0
 
 
 clock = _Clock()
+
+
+def _inputs(node: Tensor) -> tuple[Tensor, ...]:
+    return node._parents
+
+
+def _output(node: Tensor) -> tuple[Tensor, ...]:
+    return (node,)
+
+
+def _nothing(node: Tensor) -> tuple[Tensor, ...]:
+    return ()
+
+
+def _inputs_and_output(node: Tensor) -> tuple[Tensor, ...]:
+    return node._parents + (node,)
+
+
+def _each_saves_the_other(node: Tensor) -> tuple[Tensor, ...]:
+    # a * b: d/da needs b, d/db needs a; each is saved only if the other needs a gradient
+    a, b = node._parents
+    if a._requires_grad:
+        return (b, a) if b._requires_grad else (b,)
+    return (a,) if b._requires_grad else ()
+
+
+def _div_saves(node: Tensor) -> tuple[Tensor, ...]:
+    # a / b: d/da = 1/b needs b; d/db = -a/b^2 needs both
+    a, b = node._parents
+    return (b, a) if b._requires_grad else (b,) if a._requires_grad else ()
+
+
+def _pow_saves(node: Tensor) -> tuple[Tensor, ...]:
+    # a ** e saves its inputs; its output too when the exponent needs a gradient
+    return node._parents + ((node,) if node._parents[1]._requires_grad else ())
+
+
+# What each op saves for its backward, as torch's op does: backward refuses exactly when one
+# of these changed in place after the op was recorded. Ops not listed save their inputs.
+SAVED: dict[str, Callable[[Tensor], tuple[Tensor, ...]]] = {
+    **dict.fromkeys(
+        ("add", "sub", "neg", "sum", "mean", "reshape", "view", "flatten", "squeeze",
+         "unsqueeze", "transpose", "permute", "expand", "getitem", "clone", "cast", "cat",
+         "stack", "max", "min", "index_put", "copy_", "fill_", "zero_", "normal_", "uniform_",
+         "scatter"), _nothing),
+    **dict.fromkeys(("exp", "sqrt", "tanh", "sigmoid", "relu", "softmax", "log_softmax"),
+                    _output),
+    **dict.fromkeys(("logsumexp", "amax", "amin", "std"), _inputs_and_output),
+    "mul": _each_saves_the_other,
+    "matmul": _each_saves_the_other,
+    "div": _div_saves,
+    "pow": _pow_saves,
+}
+
+
+def saved_tensors(node: Tensor) -> tuple[Tensor, ...]:
+    """The tensors the op that made ``node`` saved for its backward (torch's choice)."""
+    return SAVED.get(node.op, _inputs)(node)
+
+
+def _older(p: Tensor, time: int) -> Tensor:
+    """``p`` as it was at ``time``: ops record a tensor, and it may have changed in place
+    (and been recorded doing so) since."""
+    history = p._history
+    if history is None or history[-1][0] <= time:
+        return p
+    return next(old for moved_at, old in history if moved_at > time)
+
+
+def inputs_of(node: Tensor) -> tuple[Tensor, ...]:
+    """The nodes ``node`` was computed from, as they were when it was recorded."""
+    parents = node._parents
+    if not clock.moved or not parents:
+        return parents
+    time = node._clock
+    return tuple(_older(p, time) for p in parents)
 
 
 def is_grad_enabled() -> bool:
@@ -128,23 +205,54 @@ def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
             continue
         seen.add(id(node))
         stack.append((node, True))
-        for p in node._parents:
+        for p in inputs_of(node):
             if p._requires_grad and id(p) not in seen:
                 stack.append((p, False))
     return order
 
 
 def unbroadcast(g: Tensor, shape: tuple[int, ...]) -> Tensor:
-    """Sum ``g`` down to ``shape``: leading axes away, then size-1 axes with keepdim."""
+    """Sum ``g`` down to ``shape`` (leading axes away, then size-1 axes), the adjoint of
+    broadcasting. Anything else is not a gradient for ``shape``: ValueError."""
     extra = g.ndim - len(shape)
-    if extra < 0:
-        return g.reshape(shape)
+    if extra < 0 or any(n != 1 and n != m for n, m in zip(shape, g.shape[extra:])):
+        raise ValueError(f"a gradient of shape {g.shape} does not broadcast from {shape}")
     ones = tuple(i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1)
     if ones:
         g = g.sum(axis=tuple(range(extra)) + ones, keepdim=True)
-    elif extra:  # leading axes only (a bias): summed away, they leave the shape as it should be
-        g = g.sum(axis=tuple(range(extra)))
-    return g.reshape(shape) if g.shape != shape else g
+        return g.reshape(shape) if extra else g
+    return g.sum(axis=tuple(range(extra))) if extra else g
+
+
+def _check_saved(node: Tensor) -> None:
+    """Refuse, with torch's message, when a tensor the op saved changed in place since."""
+    for s in saved_tensors(node):
+        vc = s._vc
+        if vc is not None and vc[1] > node._clock:
+            what = f"output 0 of {node.op}" if s is node or s._history else (
+                "a leaf" if not s._parents else f"output 0 of {s.op}")
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: [{s.dtype} {list(s.shape)}], which is {what}, is at "
+                f"version {vc[0]}; op '{node.op}' saved it before that. Hint: the in-place "
+                f"change came after '{node.op}' was recorded; change a clone() instead, or "
+                "recompute the forward after it."
+            )
+
+
+def _check_view(node: Tensor, p: Tensor) -> None:
+    """A view taken before its base was changed in place, in the graph, still holds the old
+    history; torch would re-derive it from the base. Refuse rather than go the old way."""
+    base = p._base
+    if base is None or base._history is None:
+        return
+    t0, t1 = getattr(p, "_clock", 0), node._clock
+    if any(t0 < moved_at <= t1 for moved_at, _ in base._history):
+        raise RuntimeError(
+            f"a view (of shape {p.shape}) was taken before its base (of shape {base.shape}) "
+            f"was changed in place in the graph, and used after it (by '{node.op}'): take "
+            "the view again after the change"
+        )
 
 
 def backprop(
@@ -153,11 +261,12 @@ def backprop(
     retain_graph: bool,
     create_graph: bool,
     inputs: Sequence[Tensor] | None = None,
-) -> dict[int, tuple[Tensor, Tensor]]:
+) -> tuple[dict[int, tuple[Tensor, Tensor]], list[tuple[Tensor, Tensor]]]:
     """Run the backward pass from ``roots``. Returns ``{id: (node, gradient)}`` for each
-    node in ``inputs``, or, when ``inputs`` is None, for each leaf that requires grad.
-    Nothing is written here: callers decide where the gradients go, after the whole
-    pass succeeded, so a failing backward changes no state."""
+    node in ``inputs``, or, when ``inputs`` is None, for each leaf that requires grad; and
+    the gradients of the non-leaves that retain theirs. Nothing is written here: callers
+    decide where the gradients go, after the whole pass succeeded, so a failing backward
+    changes no state."""
     order = topological_order(roots)
     wanted = None if inputs is None else {id(t) for t in inputs}
     grads: dict[int, Tensor] = {}
@@ -183,67 +292,90 @@ def backprop(
                 result[id(node)] = (node, g)
             if not node._parents:
                 continue
+            parents = inputs_of(node)
             if check_versions:
-                for p in node._parents:
-                    if p._version > node._clock:
-                        raise RuntimeError(
-                            f"one of the variables needed for gradient computation has been "
-                            f"modified by an inplace operation: a tensor of shape {p.shape} "
-                            f"was changed after op '{node.op}' used it"
-                        )
+                _check_saved(node)
+                if clock.moved:
+                    for p in parents:
+                        _check_view(node, p)
             parent_grads = node._backward(g, node)
             ran.append(node)
-            for p, pg in zip(node._parents, parent_grads):
+            for i, (p, pg) in enumerate(zip(parents, parent_grads)):
                 if pg is None or not p._requires_grad:
                     continue
                 if pg._data.shape != p._data.shape:
-                    pg = unbroadcast(pg, p.shape)
-                    if pg.shape != p.shape:
+                    try:
+                        pg = unbroadcast(pg, p.shape)
+                    except ValueError:
                         raise RuntimeError(
-                            f"backward of '{node.op}' returned a gradient of shape {pg.shape} "
-                            f"for an input of shape {p.shape}"
-                        )
+                            f"Function '{node.op}' returned an invalid gradient at index {i} - "
+                            f"got {list(pg.shape)} but expected shape compatible with "
+                            f"{list(p.shape)}"
+                        ) from None
                 if pg._data.dtype != p._data.dtype:  # a float32 input of a float64 op gets float32
                     pg = pg.to(p.dtype)
                 prev = grads.get(id(p))
                 grads[id(p)] = pg if prev is None else prev + pg
     if not retain_graph:
-        for node in ran:
-            node._backward = freed
-    for node, g in retained:
-        node.grad = g if node.grad is None else node.grad + g
-    return result
+        release(ran)
+    return result, retained
 
 
-def _base_refs(a: np.ndarray) -> int:
-    return sys.getrefcount(a.base)
+def release(ran: list[Tensor]) -> None:
+    """Free what a backward used: each node's closure (and what it saved), and every
+    intermediate's values, so that an output kept after ``backward()`` (``losses.append``)
+    holds the graph's structure (ops, names, shapes, dtypes), not its arrays. Leaves that
+    require grad stay; tensors the user still holds keep their values."""
+    husks: dict[int, Tensor] = {}
+    for node in ran:
+        node._backward = freed
+        kept = []
+        for p in node._parents:
+            if p._requires_grad and not p._parents:
+                kept.append(p)
+                continue
+            h = husks.get(id(p))
+            if h is None:
+                h = husks[id(p)] = p._released()
+            kept.append(h)
+        node._parents = tuple(kept)
+        h = husks.get(id(node))
+        if h is not None:
+            h._parents = node._parents
 
 
-# what _base_refs reads for a view whose base nobody else holds (the count is the
-# interpreter's business, so it is measured rather than assumed)
-_SOLE_VIEW = _base_refs(np.zeros(1).reshape(1, 1))
-
-
-def _shared(a: np.ndarray) -> bool:
-    """Could writing into ``a`` change an array someone else holds? Yes if it is read-only
-    or a view whose base is held elsewhere too. A view of a fresh temporary (a Linear's
-    weight gradient comes back transposed) is not shared, and copying it would cost a
-    pass over every weight on every step."""
-    return not a.flags.writeable or (a.base is not None and _base_refs(a) > _SOLE_VIEW)
+def _owner(a: np.ndarray) -> int:
+    return id(a if a.base is None else a.base)
 
 
 def accumulate(leaf: Tensor, g: Tensor, create_graph: bool) -> None:
-    """``leaf.grad += g`` without ever writing into an array someone else holds."""
+    """``leaf.grad += g`` as torch does it: in place into the gradient the engine stored
+    (``g0 = x.grad`` held before sees the sum), out of place under ``create_graph``."""
     if leaf.grad is None:
         if not create_graph:
             g = g.detach()
-            if _shared(g._data):
+            if not g._data.flags.writeable:  # a broadcast (sum's gradient): give it memory
                 g._data = g._data.copy()
         leaf.grad = g
     elif create_graph:
         leaf.grad = leaf.grad + g
     else:
-        leaf.grad = type(g)(leaf.grad._data + g._data)  # g: a plain Tensor, even for a Parameter
+        acc = leaf.grad
+        if acc._data.flags.writeable and acc.shape == g.shape:
+            np.add(acc._data, g._data, out=acc._data, casting="unsafe")
+            acc._modified()
+        else:
+            acc._data = acc._data + g._data
+
+
+def _own(g: Tensor, owners: set[int], create_graph: bool) -> Tensor:
+    """``g``, or a copy of it when its memory already went to another gradient (an add
+    hands the same gradient to both inputs): no two ``.grad`` share memory."""
+    owner = _owner(g._data)
+    if owner in owners and not create_graph:
+        return type(g)(g._data.copy())
+    owners.add(owner)
+    return g
 
 
 def backward(
@@ -259,13 +391,13 @@ def backward(
     root_grad = _root_grad(root, gradient, "gradient")
     if retain_graph is None:
         retain_graph = create_graph
-    result = backprop([root], [root_grad], retain_graph, create_graph, inputs)
-    seen_arrays: set[int] = {id(root_grad._data)}
+    result, retained = backprop([root], [root_grad], retain_graph, create_graph, inputs)
+    owners: set[int] = {_owner(root_grad._data)}
     for node, g in result.values():
-        if id(g._data) in seen_arrays and not create_graph:
-            g = type(g)(g._data.copy())
-        seen_arrays.add(id(g._data))
-        accumulate(node, g, create_graph)
+        accumulate(node, _own(g, owners, create_graph), create_graph)
+    for node, g in retained:
+        g = _own(g, owners, create_graph)
+        node.grad = g if node.grad is None else node.grad + g
 
 
 def grad(
@@ -302,7 +434,7 @@ def grad(
     root_grads = [_root_grad(o, g, f"grad_outputs[{i}]") for i, (o, g) in enumerate(zip(outs, gos))]
     if retain_graph is None:
         retain_graph = create_graph
-    result = backprop(outs, root_grads, retain_graph, create_graph, ins)
+    result, _ = backprop(outs, root_grads, retain_graph, create_graph, ins)
     grads: list[Tensor | None] = []
     for i, t in enumerate(ins):
         g = result.get(id(t), (t, None))[1]

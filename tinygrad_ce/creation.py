@@ -1,4 +1,4 @@
-"""Constructors with torch's names, and one global random Generator."""
+"""Constructors with torch's names."""
 
 from __future__ import annotations
 
@@ -7,23 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_ce.random import generator
 from tinygrad_ce.tensor import Tensor, TensorLike, _as_dtype, float32, int64
-
-_rng = np.random.default_rng()
-
-
-def manual_seed(seed: int) -> np.random.Generator:
-    """Seed the global generator that ``randn``, ``rand``, ``randint`` (and ``nn`` init) use."""
-    global _rng
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
-        raise TypeError(f"manual_seed(seed={seed!r}): expected an int")
-    _rng = np.random.default_rng(int(seed))
-    return _rng
-
-
-def generator() -> np.random.Generator:
-    """The global generator (re-created by ``manual_seed``)."""
-    return _rng
 
 
 def _size(size: Sequence[Any]) -> tuple[int, ...]:
@@ -104,13 +89,13 @@ def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = F
 def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples from the global generator."""
     dt = _float(dtype)
-    return Tensor(_rng.standard_normal(_size(size)).astype(dt), requires_grad=requires_grad)
+    return Tensor(generator().standard_normal(_size(size)).astype(dt), requires_grad=requires_grad)
 
 
 def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1) from the global generator."""
     dt = _float(dtype)
-    return Tensor(_rng.random(_size(size)).astype(dt), requires_grad=requires_grad)
+    return Tensor(generator().random(_size(size)).astype(dt), requires_grad=requires_grad)
 
 
 def randint(low: int, high: int | None = None, size: Sequence[int] = (),
@@ -121,4 +106,4 @@ def randint(low: int, high: int | None = None, size: Sequence[int] = (),
     if high <= low:
         raise RuntimeError(f"randint: expected low < high, got low={low}, high={high}")
     dt = int64 if dtype is None else _as_dtype(dtype)
-    return Tensor(_rng.integers(low, high, size=_size((size,))).astype(dt))
+    return Tensor(generator().integers(low, high, size=_size((size,))).astype(dt))

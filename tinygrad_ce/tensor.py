@@ -18,6 +18,7 @@ import numpy as np
 
 from tinygrad_ce import autograd
 from tinygrad_ce.autograd import clock, state
+from tinygrad_ce.random import generator
 
 float16 = np.dtype(np.float16)
 float32 = np.dtype(np.float32)
@@ -123,7 +124,7 @@ class Tensor:
     """
 
     __slots__ = ("_data", "grad", "op", "name", "scope", "_requires_grad", "_parents",
-                 "_backward", "_retains_grad", "_version", "_clock")
+                 "_backward", "_retains_grad", "_clock", "_vc", "_base", "_history")
     __array_priority__ = 1000  # numpy defers to our reflected operators
 
     def __init__(self, data: TensorLike, requires_grad: bool = False, dtype: Any = None,
@@ -137,7 +138,9 @@ class Tensor:
         self._parents: tuple[Tensor, ...] = ()
         self._backward: Backward | None = None
         self._retains_grad = False
-        self._version = 0
+        self._vc: list[int] | None = None
+        self._base: Tensor | None = None
+        self._history: list[tuple[int, Tensor]] | None = None
         if requires_grad:
             self.requires_grad = True
 
@@ -177,6 +180,20 @@ class Tensor:
                 "you can only change requires_grad flags of leaf variables; use .detach()"
             )
         self._requires_grad = bool(value)
+
+    @property
+    def released(self) -> bool:
+        """True for what a graph keeps of an intermediate after ``backward()``: its op, name,
+        shape and dtype, not its values."""
+        return False
+
+    def _released(self) -> Tensor:
+        h = _new(Released)
+        _init(h, np.broadcast_to(np.zeros((), self.dtype), self.shape))
+        h.op, h.name, h.scope = self.op, self.name, self.scope
+        h._requires_grad, h._parents = self._requires_grad, self._parents
+        h._backward = autograd.freed if self._parents else None
+        return h
 
     @property
     def parents(self) -> tuple[Tensor, ...]:
@@ -219,9 +236,13 @@ class Tensor:
         return self._data.shape[_dims(dim, self.ndim)[0]] if self.ndim else _dims(dim, 0)
 
     def numpy(self) -> np.ndarray:
+        """The values as an ndarray sharing this tensor's memory, as torch's ``numpy()``."""
         return self._data
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        # np.asarray(t) shares memory with t; np.array(t) copies, as with torch
+        if copy:
+            return self._data.astype(dtype if dtype is not None else self._data.dtype, copy=True)
         return self._data if dtype is None else self._data.astype(dtype, copy=False)
 
     def item(self) -> Any:
@@ -284,10 +305,23 @@ class Tensor:
 
     # ----- graph bookkeeping ----------------------------------------------------------
     def detach(self) -> Tensor:
-        """The same data, cut from the graph."""
+        """The same memory, cut from the graph: writes through either are seen by both, and
+        date both (the version counter is shared, as in torch)."""
         t = _new(Tensor)
         _init(t, self._data)
+        t._vc = self._counter()
         return t
+
+    def detach_(self) -> Tensor:
+        """Cut this tensor from the graph in place; ops recorded before keep their inputs."""
+        if self._base is not None and self._parents:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        if self._parents:
+            clock.now += 1
+            self._move(_snapshot(self))
+        self._parents, self._backward, self.op = (), None, ""
+        self._requires_grad = False
+        return self
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         self.requires_grad = requires_grad
@@ -309,50 +343,231 @@ class Tensor:
         """Accumulate d(self)/d(leaf) into each leaf's ``.grad`` (torch's semantics)."""
         autograd.backward(self, gradient, retain_graph, create_graph, inputs)  # type: ignore[arg-type]
 
-    def _check_inplace(self, what: str) -> None:
-        if self._requires_grad and state.enabled:
-            kind = "a leaf Tensor" if not self._parents else "a Tensor"
-            raise RuntimeError(
-                f"{what} on {kind} that requires grad would corrupt the graph; "
-                "do it under tinygrad_ce.no_grad() or on .detach()"
-            )
+    # ----- in place: torch's model --------------------------------------------------------
+    # A view shares its base's memory and version counter ``_vc = [version, time of the last
+    # change]``; every in-place write bumps it. A recorded op knows when it was recorded
+    # (``_clock``), and backward refuses when a tensor the op saved changed after that
+    # (autograd.SAVED says which). Under grad mode, an in-place op on a tensor in the graph
+    # is recorded like any op: the tensor's history moves one node down (``_history``), and
+    # ops recorded before keep the old node as their input.
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this memory has seen (shared with views), as torch's."""
+        return 0 if self._vc is None else self._vc[0]
+
+    def _is_view(self) -> bool:
+        return self._base is not None
+
+    def _counter(self) -> list[int]:
+        vc = self._vc
+        if vc is None:
+            vc = self._vc = [0, 0]
+        return vc
 
     def _modified(self) -> None:
-        # in-place changes are dated, so a backward that needs the old values can refuse
+        """Date an in-place change of this tensor's memory (its views see it too)."""
+        vc = self._counter()
         clock.now += 1
-        self._version = clock.now
+        vc[0] += 1
+        vc[1] = clock.now
+
+    def _records_inplace(self, *operands: Any) -> bool:
+        """Check that an in-place op may run here (torch's rules), before anything changes;
+        True when it has to be recorded in the graph."""
+        if not self._data.flags.writeable:
+            raise RuntimeError(
+                "unsupported operation: more than one element of the written-to tensor refers "
+                "to a single memory location (an expand()ed tensor). Please clone() the tensor "
+                "before performing the operation."
+            )
+        if not state.enabled:
+            return False
+        base = self._base
+        if self._requires_grad and not self._parents:
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation. "
+                "Update it under `with tinygrad_ce.no_grad():` or through `.data` "
+                "(p.data -= lr * p.grad)."
+            )
+        if base is not None and base._requires_grad and not base._parents:
+            raise RuntimeError(
+                "a view of a leaf Variable that requires grad is being used in an in-place "
+                "operation. Update it under `with tinygrad_ce.no_grad():`."
+            )
+        record = self._requires_grad or any(
+            isinstance(o, Tensor) and o._requires_grad for o in operands)
+        if record and base is not None:
+            raise RuntimeError(
+                f"an in-place change of a view (of a tensor of shape {base.shape}) is not "
+                "recorded in the graph here: change the base itself (base[index] = value) "
+                "or work out of place (v = v * 2)"
+            )
+        return record
+
+    def _move(self, old: Tensor) -> None:
+        """Make ``old`` this tensor's history: ops recorded from now on see the new node."""
+        self._history = (self._history or []) + [(clock.now, old)]
+        clock.moved += 1
+
+    def _record_inplace(self, new: Callable[[Tensor], Tensor]) -> Tensor:
+        """Write ``new(old)``, ops of the old values, into this tensor; record it in place."""
+        old = _snapshot(self)
+        r = new(old)
+        if r.shape != self.shape:
+            raise RuntimeError(
+                f"output with shape {list(self.shape)} doesn't match the broadcast shape "
+                f"{list(r.shape)}"
+            )
+        _check_cast(r.dtype, self.dtype)
+        np.copyto(self._data, r._data, casting="unsafe")
+        self._modified()
+        self._move(old)
+        self._parents, self._backward, self.op, self.scope = r._parents, r._backward, r.op, r.scope
+        self._requires_grad = True
+        self._clock = clock.now
+        return self
+
+    def _ufunc_(self, fn: Callable[..., Any], other: Any) -> Tensor:
+        """``self = fn(self, other)`` in this tensor's memory, unrecorded."""
+        b = _value(other)
+        result = np.result_type(self._data, b)
+        if fn is np.true_divide and result.kind in "iub":
+            result = float32
+        _check_cast(result, self.dtype)
+        shape = np.broadcast_shapes(self.shape, np.shape(b))
+        if shape != self.shape:
+            raise RuntimeError(
+                f"output with shape {list(self.shape)} doesn't match the broadcast shape "
+                f"{list(shape)}"
+            )
+        fn(self._data, b, out=self._data, casting="unsafe")
+        self._modified()
+        return self
+
+    def add_(self, other: TensorLike, *, alpha: Scalar = 1) -> Tensor:
+        """``self += alpha * other`` in place."""
+        if self._records_inplace(other):
+            return self._record_inplace(lambda old: old.add(_scaled(other, alpha)))
+        return self._ufunc_(np.add, other if alpha == 1 else _value(other) * alpha)
+
+    def sub_(self, other: TensorLike, *, alpha: Scalar = 1) -> Tensor:
+        """``self -= alpha * other`` in place."""
+        if self._records_inplace(other):
+            return self._record_inplace(lambda old: old.sub(_scaled(other, alpha)))
+        return self._ufunc_(np.subtract, other if alpha == 1 else _value(other) * alpha)
+
+    def mul_(self, other: TensorLike) -> Tensor:
+        if self._records_inplace(other):
+            return self._record_inplace(lambda old: old.mul(other))
+        return self._ufunc_(np.multiply, other)
+
+    def div_(self, other: TensorLike) -> Tensor:
+        if self._records_inplace(other):
+            return self._record_inplace(lambda old: old.div(other))
+        return self._ufunc_(np.true_divide, other)
+
+    def pow_(self, exponent: TensorLike) -> Tensor:
+        if self._records_inplace(exponent):
+            return self._record_inplace(lambda old: old.pow(exponent))
+        return self._ufunc_(np.power, exponent)
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
+        if self._records_inplace(min, max):
+            return self._record_inplace(lambda old: old.clamp(min, max))
+        if min is None and max is None:
+            raise RuntimeError("clamp: at least one of min and max must not be None")
+        np.clip(self._data, _value(min), _value(max), out=self._data)
+        self._modified()
+        return self
+
+    clip_ = clamp_
+
+    def _fill_with(self, values: np.ndarray, op: str) -> Tensor:
+        """Overwrite every element (zero_, fill_, normal_, ...): no gradient reaches the
+        old values, as in torch."""
+        if self._records_inplace():
+            return self._record_inplace(lambda old: _make(
+                values, (old,), op, lambda g, out: (Tensor(np.zeros_like(g._data)),)))
+        np.copyto(self._data, values, casting="unsafe")
+        self._modified()
+        return self
 
     def zero_(self) -> Tensor:
-        self._check_inplace("zero_()")
-        self._data = np.zeros_like(self._data)
-        self._modified()
-        return self
+        return self._fill_with(np.zeros((), self.dtype), "zero_")
 
-    def fill_(self, value: Scalar) -> Tensor:
-        self._check_inplace("fill_()")
-        self._data = np.full_like(self._data, value)
-        self._modified()
-        return self
+    def fill_(self, value: Scalar | Tensor) -> Tensor:
+        if isinstance(value, Tensor) and value.ndim:
+            raise RuntimeError(
+                f"fill_ only supports 0-dimension value tensor but got tensor with "
+                f"{value.ndim} dimensions.")
+        return self._fill_with(np.asarray(_value(value)).astype(self.dtype), "fill_")
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+        if std < 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+        values = generator().normal(mean, std, self.shape).astype(self.dtype)
+        return self._fill_with(values, "normal_")
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
+        if a > b:
+            raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
+                               f"from={a} > to={b}")
+        return self._fill_with(generator().uniform(a, b, self.shape).astype(self.dtype),
+                               "uniform_")
 
     def copy_(self, src: TensorLike) -> Tensor:
-        self._check_inplace("copy_()")
-        src_data = _array(src)
-        if np.broadcast_shapes(src_data.shape, self.shape) != self.shape:
+        """Copy ``src`` (broadcast, cast to this dtype) into this tensor's memory."""
+        s = src if isinstance(src, Tensor) else Tensor(src)
+        if np.broadcast_shapes(s.shape, self.shape) != self.shape:
             raise RuntimeError(
-                f"copy_(): src of shape {src_data.shape} cannot be broadcast to {self.shape}"
+                f"copy_(): src of shape {s.shape} cannot be broadcast to {self.shape}"
             )
-        self._data = np.array(np.broadcast_to(src_data, self.shape), dtype=self.dtype)
+        if self._records_inplace(s):
+            dt = self.dtype
+            return self._record_inplace(lambda old: _make(
+                np.broadcast_to(s._data, old.shape).astype(dt), (old, s), "copy_",
+                lambda g, out: (Tensor(np.zeros_like(g._data)), g)))
+        np.copyto(self._data, np.broadcast_to(s._data, self.shape), casting="unsafe")
         self._modified()
         return self
 
     def __setitem__(self, index: Any, value: TensorLike) -> None:
-        # copy-on-write: views taken earlier keep their values; a recorded op that saved
-        # this tensor sees the change dated and refuses to backward through it
-        self._check_inplace("__setitem__ (in-place assignment)")
-        data = self._data.copy()
-        data[_index(index)] = value._data if isinstance(value, Tensor) else value
-        self._data = data
+        # writes into this tensor's memory (its views see it); recorded in the graph when
+        # this tensor or the value requires grad (y[0] = 0 keeps y's history)
+        idx = _index(index)
+        if self._records_inplace(value):
+            v = value if isinstance(value, Tensor) else self._operand(value)
+            self._record_inplace(lambda old: _index_put(old, idx, v))
+            return
+        self._data[idx] = value._data if isinstance(value, Tensor) else value
         self._modified()
+
+    def __iadd__(self, other: TensorLike) -> Tensor:
+        return self.add_(other)
+
+    def __isub__(self, other: TensorLike) -> Tensor:
+        return self.sub_(other)
+
+    def __imul__(self, other: TensorLike) -> Tensor:
+        return self.mul_(other)
+
+    def __itruediv__(self, other: TensorLike) -> Tensor:
+        return self.div_(other)
+
+    def __ipow__(self, other: TensorLike) -> Tensor:
+        return self.pow_(other)
+
+    def __imatmul__(self, other: TensorLike) -> Tensor:
+        raise RuntimeError("In-place matrix multiplication is not supported: write x = x @ y")
+
+    def __iand__(self, other: TensorLike) -> Tensor:
+        self._records_inplace()
+        return self._ufunc_(np.bitwise_and, other)
+
+    def __ior__(self, other: TensorLike) -> Tensor:
+        self._records_inplace()
+        return self._ufunc_(np.bitwise_or, other)
 
     # ----- dtype ------------------------------------------------------------------------
     def to(self, dtype: Any) -> Tensor:
@@ -444,9 +659,9 @@ class Tensor:
 
     @staticmethod
     def _div_backward(g: Tensor, out: Tensor) -> tuple[Tensor | None, Tensor | None]:
-        # d/da (a / b) = 1 / b, d/db = -a / b^2 = -out / b
+        # d/da (a / b) = 1 / b, d/db = -a / b^2 (from the inputs, which is what torch saves)
         a, b = out._parents
-        return g / b if a._requires_grad else None, -g * out / b if b._requires_grad else None
+        return g / b if a._requires_grad else None, -g * a / (b * b) if b._requires_grad else None
 
     def pow(self, exponent: TensorLike) -> Tensor:
         # d/da a^e = e a^(e-1) (0 where e == 0), d/de a^e = a^e log a (0 where a == 0, e >= 0)
@@ -788,10 +1003,10 @@ class Tensor:
     # ----- movement -----------------------------------------------------------------------
     def _reshaped(self, shape: tuple[int, ...], op: str) -> Tensor:
         src = self.shape
-        return _make(self._data.reshape(shape), (self,), op, lambda g, out: (g.reshape(src),))
+        return _view(self, self._data.reshape(shape), op, lambda g, out: (g.reshape(src),))
 
-    def reshape(self, *shape: Any) -> Tensor:
-        # a view: the gradient takes the input's shape back
+    def _reshape(self, shape: tuple[Any, ...], op: str) -> Tensor:
+        # the gradient takes the input's shape back
         if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
             shape = tuple(shape[0])
         try:
@@ -802,9 +1017,24 @@ class Tensor:
                 f"(shape {self.shape})"
             ) from None
         src = self.shape
-        return _make(data, (self,), "reshape", lambda g, out: (g.reshape(src),))
+        backward: Backward = lambda g, out: (g.reshape(src),)  # noqa: E731
+        if data.size and not np.may_share_memory(data, self._data):  # numpy had to copy
+            if op == "view":
+                raise RuntimeError(
+                    "view size is not compatible with input tensor's size and stride (at least "
+                    "one dimension spans across two contiguous subspaces). Use .reshape(...) "
+                    "instead."
+                )
+            return _make(data, (self,), op, backward)
+        return _view(self, data, op, backward)
 
-    view = reshape
+    def reshape(self, *shape: Any) -> Tensor:
+        """A view of the same memory when the layout allows, else a copy (as torch's)."""
+        return self._reshape(shape, "reshape")
+
+    def view(self, *shape: Any) -> Tensor:
+        """A view of the same memory; raises when the layout does not allow one."""
+        return self._reshape(shape, "view")
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         if self.ndim == 0:
@@ -833,7 +1063,7 @@ class Tensor:
         if self.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
             return self._reshaped(self.shape, "transpose")
         d0, d1 = _dims(dim0, self.ndim)[0], _dims(dim1, self.ndim)[0]
-        return _make(self._data.swapaxes(d0, d1), (self,), "transpose",
+        return _view(self, self._data.swapaxes(d0, d1), "transpose",
                      lambda g, out: (g.transpose(d0, d1),))
 
     swapaxes = transpose
@@ -858,7 +1088,7 @@ class Tensor:
         if sorted(perm) != list(range(self.ndim)):
             raise RuntimeError(f"permute(dims={list(dims)}): repeated or out-of-range dim")
         inverse = tuple(sorted(range(len(perm)), key=perm.__getitem__))  # where each axis went
-        return _make(self._data.transpose(perm), (self,), "permute",
+        return _view(self, self._data.transpose(perm), "permute",
                      lambda g, out: (g.permute(inverse),))
 
     def expand(self, *sizes: Any) -> Tensor:
@@ -878,7 +1108,7 @@ class Tensor:
             raise RuntimeError(
                 f"expand: the tensor of shape {self.shape} cannot be expanded to {shape}"
             ) from None
-        return _make(data, (self,), "expand", lambda g, out: (g,))
+        return _view(self, data, "expand", lambda g, out: (g,))
 
     def expand_as(self, other: Tensor) -> Tensor:
         return self.expand(other.shape)
@@ -892,8 +1122,13 @@ class Tensor:
             raise IndexError(f"index {_short(index)} is out of range for shape {self.shape}: {e}") \
                 from None
         shape = self.shape
-        return _make(np.asarray(data), (self,), "getitem",
-                     lambda g, out: (_scatter(g, idx, shape),))
+        backward: Backward = lambda g, out: (_scatter(g, idx, shape),)  # noqa: E731
+        if _is_basic(idx):  # basic indexing is a view of the same memory, as in torch
+            if type(data) is not np.ndarray:  # every axis indexed: numpy gave a scalar
+                data = self._data[(idx if isinstance(idx, tuple) else (idx,)) + (Ellipsis,)]
+            return _view(self, data,
+                         "getitem", backward)
+        return _make(np.asarray(data), (self,), "getitem", backward)
 
     def clone(self) -> Tensor:
         # d/dx copy(x) = 1
@@ -916,6 +1151,31 @@ class Tensor:
         return z - z.logsumexp(dim, keepdim=True)
 
 
+class Released(Tensor):
+    """What a graph keeps of an intermediate once ``backward()`` has released it: the op,
+    name, shape and dtype, without the values (pass ``retain_graph=True`` to keep them)."""
+
+    __slots__ = ()
+
+    @property
+    def released(self) -> bool:
+        return True
+
+    def numpy(self) -> np.ndarray:
+        raise RuntimeError(
+            f"the values of this intermediate ({self.op or 'input'}, shape {self.shape}) were "
+            "released by backward(); keep a reference to the tensor itself, or pass "
+            "retain_graph=True to backward()"
+        )
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.numpy()
+
+    def __repr__(self) -> str:
+        op = f", op={self.op!r}" if self.op else ""
+        return f"tensor(<released>, shape={self.shape}, dtype={self.dtype}{op})"
+
+
 # ----- construction helpers (fast paths used by every op) --------------------------------
 _new = object.__new__
 
@@ -930,7 +1190,9 @@ def _init(t: Tensor, data: np.ndarray) -> None:
     t._parents = ()
     t._backward = None
     t._retains_grad = False
-    t._version = 0
+    t._vc = None
+    t._base = None
+    t._history = None
 
 
 def _make(data: np.ndarray, parents: tuple[Tensor, ...], op: str, backward: Backward) -> Tensor:
@@ -942,7 +1204,9 @@ def _make(data: np.ndarray, parents: tuple[Tensor, ...], op: str, backward: Back
     out.grad = None
     out.name = None
     out._retains_grad = False
-    out._version = 0
+    out._vc = None
+    out._base = None
+    out._history = None
     if state.enabled:
         for p in parents:
             if p._requires_grad:
@@ -959,6 +1223,70 @@ def _make(data: np.ndarray, parents: tuple[Tensor, ...], op: str, backward: Back
     out._parents = ()
     out._backward = None
     return out
+
+
+def _view(src: Tensor, data: np.ndarray, op: str, backward: Backward) -> Tensor:
+    """The output of a view op: it shares ``src``'s memory and version counter."""
+    out = _make(data, (src,), op, backward)
+    out._vc = src._counter()
+    out._base = src if src._base is None else src._base
+    return out
+
+
+def _snapshot(t: Tensor) -> Tensor:
+    """A node standing for ``t`` as it is now (with a copy of its values), for the ops that
+    were recorded with ``t`` as input before ``t`` changes in place."""
+    old = _new(Tensor)
+    _init(old, t._data.copy())
+    old.op, old.name, old.scope = t.op, t.name, t.scope
+    old._requires_grad, old._parents, old._backward = t._requires_grad, t._parents, t._backward
+    if t._parents:
+        old._clock = t._clock
+    old._vc, old._base = t._counter(), t._base
+    return old
+
+
+def _index_put(x: Tensor, idx: Any, v: Tensor) -> Tensor:
+    """``x`` with ``x[idx] = v``: x's gradient is 0 where it was overwritten, v's is g[idx]."""
+    data = x._data.copy()
+    data[idx] = v._data
+    keep = np.ones(x.shape, dtype=bool)
+    keep[idx] = False
+    return _make(data, (x, v), "index_put", lambda g, out: (
+        g * keep if x._requires_grad else None, g[idx] if v._requires_grad else None))
+
+
+_TORCH_DTYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double",
+                      "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
+                      "uint8": "Byte", "bool": "Bool"}
+
+
+def _check_cast(result: np.dtype, out: np.dtype) -> None:
+    """An in-place op keeps its tensor's dtype: refuse a result that can't be cast back."""
+    if result != out and not np.can_cast(result, out, casting="same_kind"):
+        name = _TORCH_DTYPE_NAMES.get
+        raise RuntimeError(
+            f"result type {name(result.name, result.name)} can't be cast to the desired output "
+            f"type {name(out.name, out.name)}"
+        )
+
+
+def _value(x: Any) -> Any:
+    """An in-place op's operand as numpy sees it (numpy scalars as Python numbers, so that
+    a float32 tensor stays float32)."""
+    if isinstance(x, Tensor):
+        return x._data
+    if isinstance(x, (np.floating, np.integer, np.bool_)):
+        return x.item()
+    if isinstance(x, (list, tuple)):
+        return np.asarray(x)
+    return x
+
+
+def _scaled(other: Any, alpha: Any) -> Any:
+    if alpha == 1:
+        return other
+    return other * alpha if isinstance(other, Tensor) else _value(other) * alpha
 
 
 def _index(index: Any) -> Any:
@@ -984,8 +1312,8 @@ def _index_part(i: Any) -> Any:
 
 def _is_basic(idx: Any) -> bool:
     parts = idx if isinstance(idx, tuple) else (idx,)
-    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice))
-               for p in parts)
+    return all(p is None or p is Ellipsis or (isinstance(p, (int, np.integer, slice))
+               and not isinstance(p, (bool, np.bool_))) for p in parts)
 
 
 def _scatter(g: Tensor, idx: Any, shape: tuple[int, ...]) -> Tensor:

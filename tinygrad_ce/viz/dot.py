@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import html
 from collections import Counter, deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import graphviz
@@ -130,8 +130,17 @@ def page_text(a: np.ndarray) -> str:
 
 
 def shape_text(t: Tensor) -> str:
-    shape = "scalar" if t.numpy().ndim == 0 else "×".join(str(n) for n in t.numpy().shape)
-    return f"{shape} {DTYPE_SHORT.get(t.numpy().dtype.name, t.numpy().dtype.name)}"
+    shape = "scalar" if t.ndim == 0 else "×".join(str(n) for n in t.shape)
+    return f"{shape} {DTYPE_SHORT.get(t.dtype.name, t.dtype.name)}"
+
+
+RELEASED = "released by backward()"
+
+
+def values_text(t: Tensor, text: Callable[[np.ndarray], str] = summarize) -> str:
+    """The values as ``text`` writes them; an intermediate that backward() released (the
+    graph keeps its op, shape and dtype) says so."""
+    return RELEASED if t.released else text(t.numpy())
 
 
 # ----- names ---------------------------------------------------------------------------------
@@ -212,7 +221,7 @@ def gradients_of(root: Tensor, nodes: Sequence[Tensor]) -> dict[int, np.ndarray]
     ``retain_graph=True`` to it)."""
     from tinygrad_ce import autograd
 
-    if root.numpy().size != 1:
+    if root.numel() != 1:
         raise ValueError(
             f"grads='all' needs a scalar output; got one of shape {root.shape}"
         )
@@ -238,15 +247,15 @@ def tensor_label(title: str | None, t: Tensor, grad: np.ndarray | None, show_dat
                  show_grad: bool, kind: str) -> str:
     """An HTML-like label: title and shape, then a data row and a grad row."""
     meta = f'<FONT COLOR="{MUTED}" POINT-SIZE="9">{_e(shape_text(t))}</FONT>'
-    if kind == "constant" and not title and t.numpy().size == 1:
-        return f'<<FONT POINT-SIZE="10">{_e(summarize(t.numpy()))}</FONT>>'
+    if kind == "constant" and not title and t.numel() == 1:
+        return f'<<FONT POINT-SIZE="10">{_e(values_text(t))}</FONT>>'
     rows = []
     head = f"<B>{_e(title)}</B>  {meta}" if title else meta
     rows.append(f'<TR><TD ALIGN="LEFT" COLSPAN="2">{head}</TD></TR>')
     if show_data:
         rows.append(
             f'<TR><TD ALIGN="LEFT"><FONT COLOR="{MUTED}" POINT-SIZE="9">data</FONT></TD>'
-            f'<TD ALIGN="LEFT">{_e(summarize(t.numpy()))}</TD></TR>'
+            f'<TD ALIGN="LEFT">{_e(values_text(t))}</TD></TR>'
         )
     if show_grad and grad is not None:
         rows.append(
@@ -356,21 +365,21 @@ class _Builder:
         grad = self.grad_of(t)
         fill, border = COLORS[kind]
         label = tensor_label(title, t, grad, self.show_data, self.show_grad, kind)
-        tip = [f"{title or 'tensor'}: {t.numpy().shape} {t.numpy().dtype}"
-               + (f", made by {t.op}" if t.op else ""), "data:", full_text(t.numpy())]
+        tip = [f"{title or 'tensor'}: {t.shape} {t.dtype}"
+               + (f", made by {t.op}" if t.op else ""), "data:", values_text(t, full_text)]
         if grad is not None:
             tip += ["grad:", full_text(grad)]
         attrs = {"shape": "box", "style": "rounded,filled", "fillcolor": fill, "color": border,
                  "tooltip": _tooltip(*tip)}
         if kind == "output":
             attrs["penwidth"] = "2"
-        if kind == "constant" and not title and t.numpy().size == 1:  # a literal: small
+        if kind == "constant" and not title and t.numel() == 1:  # a literal: small
             attrs.update(height="0.3", width="0.3", margin="0.06,0.02")
         self.place(key, name, label, attrs)
         self.node_data[name] = {
-            "title": title or "tensor", "kind": LEGEND_TEXT[kind], "shape": list(t.numpy().shape),
-            "dtype": str(t.numpy().dtype), "op": t.op or None,
-            "data": page_text(t.numpy()),
+            "title": title or "tensor", "kind": LEGEND_TEXT[kind], "shape": list(t.shape),
+            "dtype": str(t.dtype), "op": t.op or None,
+            "data": values_text(t, page_text),
             "grad": None if grad is None else page_text(grad),
         }
 

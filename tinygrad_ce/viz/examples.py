@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_ce.creation import manual_seed
+from tinygrad_ce.random import manual_seed
 from tinygrad_ce.tensor import Tensor
 from tinygrad_ce.viz.compare import draw_comparison
 from tinygrad_ce.viz.dot import draw_graph
