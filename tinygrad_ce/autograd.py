@@ -205,7 +205,7 @@ def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
             continue
         seen.add(id(node))
         stack.append((node, True))
-        for p in inputs_of(node):
+        for p in inputs_of(node) if clock.moved else node._parents:
             if p._requires_grad and id(p) not in seen:
                 stack.append((p, False))
     return order
@@ -292,7 +292,7 @@ def backprop(
                 result[id(node)] = (node, g)
             if not node._parents:
                 continue
-            parents = inputs_of(node)
+            parents = inputs_of(node) if clock.moved else node._parents
             if check_versions:
                 _check_saved(node)
                 if clock.moved:
@@ -321,17 +321,28 @@ def backprop(
     return result, retained
 
 
+# an array this small costs less than the node that would stand in for it: it stays
+SMALL = 64
+
+
 def release(ran: list[Tensor]) -> None:
-    """Free what a backward used: each node's closure (and what it saved), and every
-    intermediate's values, so that an output kept after ``backward()`` (``losses.append``)
-    holds the graph's structure (ops, names, shapes, dtypes), not its arrays. Leaves that
-    require grad stay; tensors the user still holds keep their values."""
+    """Free what a backward used: each node's closure (and what it saved), and the values
+    of every intermediate larger than ``SMALL`` bytes, so that an output kept after
+    ``backward()`` (``losses.append(loss)``) holds the graph's structure (ops, names,
+    shapes, dtypes), not its arrays. Leaves that require grad stay; tensors the user still
+    holds keep their values: the graph points at a released stand-in instead."""
     husks: dict[int, Tensor] = {}
     for node in ran:
         node._backward = freed
+        parents = node._parents
+        for p in parents:
+            if p._data.nbytes > SMALL and (p._parents or not p._requires_grad):
+                break
+        else:
+            continue
         kept = []
-        for p in node._parents:
-            if p._requires_grad and not p._parents:
+        for p in parents:
+            if p._data.nbytes <= SMALL or (p._requires_grad and not p._parents):
                 kept.append(p)
                 continue
             h = husks.get(id(p))

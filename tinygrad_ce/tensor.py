@@ -189,10 +189,12 @@ class Tensor:
 
     def _released(self) -> Tensor:
         h = _new(Released)
-        _init(h, np.broadcast_to(np.zeros((), self.dtype), self.shape))
+        _init(h, _placeholder(self._data.dtype, self._data.shape))
         h.op, h.name, h.scope = self.op, self.name, self.scope
         h._requires_grad, h._parents = self._requires_grad, self._parents
         h._backward = autograd.freed if self._parents else None
+        if self._parents:
+            h._clock = self._clock
         return h
 
     @property
@@ -395,15 +397,10 @@ class Tensor:
                 "a view of a leaf Variable that requires grad is being used in an in-place "
                 "operation. Update it under `with tinygrad_ce.no_grad():`."
             )
-        record = self._requires_grad or any(
+        if base is not None and _stale(self):
+            _refresh(self)
+        return self._requires_grad or any(
             isinstance(o, Tensor) and o._requires_grad for o in operands)
-        if record and base is not None:
-            raise RuntimeError(
-                f"an in-place change of a view (of a tensor of shape {base.shape}) is not "
-                "recorded in the graph here: change the base itself (base[index] = value) "
-                "or work out of place (v = v * 2)"
-            )
-        return record
 
     def _move(self, old: Tensor) -> None:
         """Make ``old`` this tensor's history: ops recorded from now on see the new node."""
@@ -411,9 +408,17 @@ class Tensor:
         clock.moved += 1
 
     def _record_inplace(self, new: Callable[[Tensor], Tensor]) -> Tensor:
-        """Write ``new(old)``, ops of the old values, into this tensor; record it in place."""
+        """Write ``new(old)``, ops of the old values, into this tensor; record it in place.
+        Through a view, the base's history moves too: its new values are the old ones with
+        the view's part replaced (torch's CopySlices)."""
         old = _snapshot(self)
-        r = new(old)
+        base = self._base
+        if base is not None:
+            positions = _positions(base._data, self._data)
+            base_old = _snapshot(base)
+            r = new(base_old.reshape(-1)[positions])
+        else:
+            r = new(old)
         if r.shape != self.shape:
             raise RuntimeError(
                 f"output with shape {list(self.shape)} doesn't match the broadcast shape "
@@ -422,6 +427,12 @@ class Tensor:
         _check_cast(r.dtype, self.dtype)
         np.copyto(self._data, r._data, casting="unsafe")
         self._modified()
+        if base is not None:
+            b = _index_put(base_old.reshape(-1), positions, r).reshape(base.shape)
+            base._move(base_old)
+            base._parents, base._backward, base.op = b._parents, b._backward, b.op
+            base._requires_grad = True
+            base._clock = clock.now
         self._move(old)
         self._parents, self._backward, self.op, self.scope = r._parents, r._backward, r.op, r.scope
         self._requires_grad = True
@@ -432,8 +443,9 @@ class Tensor:
         """``self = fn(self, other)`` in this tensor's memory, unrecorded."""
         b = _value(other)
         result = np.result_type(self._data, b)
-        if fn is np.true_divide and result.kind in "iub":
-            result = float32
+        if result.kind in "iub" and fn is np.true_divide or (
+                isinstance(b, float) and self.dtype.kind in "iub"):
+            result = float32  # torch's default float dtype
         _check_cast(result, self.dtype)
         shape = np.broadcast_shapes(self.shape, np.shape(b))
         if shape != self.shape:
@@ -488,7 +500,8 @@ class Tensor:
         old values, as in torch."""
         if self._records_inplace():
             return self._record_inplace(lambda old: _make(
-                values, (old,), op, lambda g, out: (Tensor(np.zeros_like(g._data)),)))
+                np.broadcast_to(values, old.shape).copy(), (old,), op,
+                lambda g, out: (Tensor(np.zeros_like(g._data)),)))
         np.copyto(self._data, values, casting="unsafe")
         self._modified()
         return self
@@ -1136,19 +1149,42 @@ class Tensor:
 
     # ----- conveniences ---------------------------------------------------------------
     def softmax(self, dim: int = -1) -> Tensor:
-        # max-shifted; an empty tensor has nothing to shift (and amax of nothing is an error)
-        e = (self - self.detach().amax(dim, keepdim=True) if self._data.size else self).exp()
-        return e / e.sum(dim, keepdim=True)
+        """p_c = e^(x_c) / sum_k e^(x_k), max-shifted. One node; its backward is the
+        Jacobian-vector product of J = diag(p) - p p^T: ``p * (g - sum_c g_c p_c)``."""
+        if self.ndim == 0:
+            return _make(np.ones_like(self._data), (self,), "softmax", lambda g, out: (g * 0,))
+        (axis,) = _dims(dim, self.ndim)
+        p = np.subtract(self._data, _row_shift(self._data, axis))
+        np.exp(p, out=p)
+        p /= p.sum(axis=axis, keepdims=True)
+        return _make(p, (self,), "softmax", lambda g, out: (
+            out * (g - (g * out).sum(axis, keepdim=True)),))
 
     def log_softmax(self, dim: int = -1) -> Tensor:
-        # (x - m) - log sum e^(x - m), m = max (a constant): never x - logsumexp(x), which
-        # cancels catastrophically when |x| is large (4096 - 4096.6934 in float32)
-        z = self
-        if self._data.size:
-            m = self._data.max(axis=_dims(dim, self.ndim), keepdims=True)
-            # an all -inf row shifts by 0; a +inf makes the row nan, as torch's does
-            z = self - np.where(np.isneginf(m), 0, m).astype(self.dtype, copy=False)
-        return z - z.logsumexp(dim, keepdim=True)
+        """log p_c = z_c - log sum_k e^(z_k) with z = x - max: exp never overflows, and z is
+        exact, so large logits keep log p (never x - logsumexp(x), which cancels). One node;
+        its backward is ``g - p * sum_c g_c`` with ``p = exp(out)``."""
+        if self.ndim == 0:
+            return _make(np.zeros_like(self._data), (self,), "log_softmax",
+                         lambda g, out: (g * 0,))
+        (axis,) = _dims(dim, self.ndim)
+        z = np.subtract(self._data, _row_shift(self._data, axis))
+        s = np.exp(z).sum(axis=axis, keepdims=True)
+        with np.errstate(divide="ignore"):
+            np.log(s, out=s)
+        z -= s
+        return _make(z, (self,), "log_softmax", lambda g, out: (
+            g - out.exp() * g.sum(axis, keepdim=True),))
+
+
+def _row_shift(x: np.ndarray, axis: int) -> np.ndarray:
+    """The maximum along ``axis`` (keepdims) to shift by before exp; 0 where it is not finite
+    (an all -inf row, or nothing at all), so the shift itself never makes a nan; a +inf
+    makes its row nan, as torch's does."""
+    if x.shape[axis] == 0:
+        return np.zeros(x.shape[:axis] + (1,) + x.shape[axis + 1:], dtype=x.dtype)
+    m = x.max(axis=axis, keepdims=True)
+    return m if np.isfinite(m).all() else np.where(np.isneginf(m), 0, m).astype(x.dtype)
 
 
 class Released(Tensor):
@@ -1174,6 +1210,21 @@ class Released(Tensor):
     def __repr__(self) -> str:
         op = f", op={self.op!r}" if self.op else ""
         return f"tensor(<released>, shape={self.shape}, dtype={self.dtype}{op})"
+
+
+_placeholders: dict[tuple[np.dtype, tuple[int, ...]], np.ndarray] = {}
+
+
+def _placeholder(dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
+    """A read-only array of ``shape`` and ``dtype`` that holds one element: what a released
+    node keeps in place of its values (one per shape, shared)."""
+    key = (dtype, shape)
+    a = _placeholders.get(key)
+    if a is None:
+        if len(_placeholders) > 1024:
+            _placeholders.clear()
+        a = _placeholders[key] = np.broadcast_to(np.zeros((), dtype), shape)
+    return a
 
 
 # ----- construction helpers (fast paths used by every op) --------------------------------
@@ -1208,6 +1259,10 @@ def _make(data: np.ndarray, parents: tuple[Tensor, ...], op: str, backward: Back
     out._base = None
     out._history = None
     if state.enabled:
+        if clock.moved:
+            for p in parents:
+                if p._base is not None and _stale(p):
+                    _refresh(p)
         for p in parents:
             if p._requires_grad:
                 out._clock = clock.now
@@ -1230,7 +1285,51 @@ def _view(src: Tensor, data: np.ndarray, op: str, backward: Backward) -> Tensor:
     out = _make(data, (src,), op, backward)
     out._vc = src._counter()
     out._base = src if src._base is None else src._base
+    out._clock = clock.now
     return out
+
+
+def _stale(v: Tensor) -> bool:
+    """Was ``v``'s base changed in place, in the graph, since ``v``'s history was taken?"""
+    history = v._base._history  # type: ignore[union-attr]
+    return history is not None and history[-1][0] > v._clock
+
+
+def _positions(base: np.ndarray, view: np.ndarray) -> np.ndarray:
+    """Where each element of ``view`` (an array over ``base``'s memory) sits in ``base``,
+    as flat (C-order) positions: how a view is re-derived from its base."""
+    item = base.itemsize
+    lo, hi = _byte_bounds(base)
+
+    def offsets(a: np.ndarray) -> np.ndarray:
+        off = np.array((a.__array_interface__["data"][0] - lo) // item, dtype=np.int64)
+        for n, stride in zip(a.shape, a.strides):
+            off = off[..., None] + np.arange(n, dtype=np.int64) * (stride // item)
+        return off
+
+    where = np.full((hi - lo) // item, -1, dtype=np.int64)
+    where[offsets(base).reshape(-1)] = np.arange(base.size)
+    return where[offsets(view)]
+
+
+_byte_bounds = getattr(np, "byte_bounds", None) or np.lib.array_utils.byte_bounds
+
+
+def _refresh(v: Tensor) -> None:
+    """Re-derive a stale view's history from its base's current one, as torch does (ops
+    recorded before keep the old history)."""
+    base = v._base
+    assert base is not None
+    old = _snapshot(v)
+    prev, state.enabled = state.enabled, True
+    try:
+        now = base.reshape(-1)[_positions(base._data, v._data)]
+    finally:
+        state.enabled = prev
+    v._move(old)
+    v._parents, v._backward, v.op, v.scope = now._parents, now._backward, now.op, now.scope
+    v._requires_grad = now._requires_grad
+    v._clock = clock.now
 
 
 def _snapshot(t: Tensor) -> Tensor:
