@@ -116,7 +116,10 @@ def inputs_of(node: Tensor) -> tuple[Tensor, ...]:
     if not clock.moved or not parents:
         return parents
     time = node._clock
-    return tuple(_older(p, time) for p in parents)
+    older = tuple(_older(p, time) for p in parents)
+    if any(a is not b for a, b in zip(older, parents)):
+        node._parents = older  # the edge leads to the old node from now on
+    return older
 
 
 def is_grad_enabled() -> bool:
@@ -224,20 +227,47 @@ def unbroadcast(g: Tensor, shape: tuple[int, ...]) -> Tensor:
     return g.sum(axis=tuple(range(extra))) if extra else g
 
 
+class Before(list):  # type: ignore[type-arg]
+    """The version counter of a node that stands for a tensor as it was before it changed in
+    place, was detached in place, or had its history re-derived (``moved_at``). Ops recorded
+    before that saw the tensor itself: they refuse if it was ``overwritten`` (or, saving it
+    as an input, ``detached``), as torch's do. Ops recorded since see values kept aside (an
+    in-place op saves the original), which nothing changes."""
+
+    def __init__(self, version: int, overwritten: bool, detached: bool = False) -> None:
+        super().__init__((version, -1))
+        self.overwritten, self.detached = overwritten, detached
+        self.moved_at = -1
+
+
 def _check_saved(node: Tensor) -> None:
     """Refuse, with torch's message, when a tensor the op saved changed in place since."""
     for s in saved_tensors(node):
         vc = s._vc
-        if vc is not None and vc[1] > node._clock:
-            what = f"output 0 of {node.op}" if s is node or s._history else (
-                "a leaf" if not s._parents else f"output 0 of {s.op}")
-            raise RuntimeError(
-                f"one of the variables needed for gradient computation has been modified by an "
-                f"inplace operation: [{s.dtype} {list(s.shape)}], which is {what}, is at "
-                f"version {vc[0]}; op '{node.op}' saved it before that. Hint: the in-place "
-                f"change came after '{node.op}' was recorded; change a clone() instead, or "
-                "recompute the forward after it."
-            )
+        if vc is None:
+            continue
+        if type(vc) is Before:
+            if node._clock >= vc.moved_at:
+                continue
+            if not vc.overwritten:
+                if vc.detached and s is not node:
+                    raise RuntimeError(
+                        "Trying to use a saved tensor that has been detached in-place, i.e. "
+                        "with .detach_(). This is not supported, please use out-of-place "
+                        "`.detach()` instead"
+                    )
+                continue
+        elif vc[1] <= node._clock:
+            continue
+        what = f"output 0 of {node.op}" if s is node or s._history else (
+            "a leaf" if not s._parents else f"output 0 of {s.op}")
+        raise RuntimeError(
+            f"one of the variables needed for gradient computation has been modified by an "
+            f"inplace operation: [{s.dtype} {list(s.shape)}], which is {what}, is at "
+            f"version {s._version}; op '{node.op}' saved it before that. Hint: the in-place "
+            f"change came after '{node.op}' was recorded; change a clone() instead, or "
+            "recompute the forward after it."
+        )
 
 
 def _check_view(node: Tensor, p: Tensor) -> None:

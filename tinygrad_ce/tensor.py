@@ -320,7 +320,7 @@ class Tensor:
             raise RuntimeError("Can't detach views in-place. Use detach() instead.")
         if self._parents:
             clock.now += 1
-            self._move(_snapshot(self))
+            self._move(_snapshot(self, detached=True))
         self._parents, self._backward, self.op = (), None, ""
         self._requires_grad = False
         return self
@@ -374,7 +374,7 @@ class Tensor:
         vc[0] += 1
         vc[1] = clock.now
 
-    def _records_inplace(self, *operands: Any) -> bool:
+    def _records_inplace(self, *operands: Any, written: np.ndarray | None = None) -> bool:
         """Check that an in-place op may run here (torch's rules), before anything changes;
         True when it has to be recorded in the graph."""
         if not self._data.flags.writeable:
@@ -383,6 +383,14 @@ class Tensor:
                 "to a single memory location (an expand()ed tensor). Please clone() the tensor "
                 "before performing the operation."
             )
+        for o in operands:
+            if isinstance(o, Tensor) and o is not self and _partial_overlap(
+                    o._data, self._data if written is None else written):
+                raise RuntimeError(
+                    "unsupported operation: some elements of the input tensor and the "
+                    "written-to tensor refer to a single memory location. Please clone() the "
+                    "tensor before performing the operation."
+                )
         if not state.enabled:
             return False
         base = self._base
@@ -392,7 +400,7 @@ class Tensor:
                 "Update it under `with tinygrad_ce.no_grad():` or through `.data` "
                 "(p.data -= lr * p.grad)."
             )
-        if base is not None and base._requires_grad and not base._parents:
+        if base is not None and not base._parents and (base._requires_grad or self._requires_grad):
             raise RuntimeError(
                 "a view of a leaf Variable that requires grad is being used in an in-place "
                 "operation. Update it under `with tinygrad_ce.no_grad():`."
@@ -405,20 +413,25 @@ class Tensor:
     def _move(self, old: Tensor) -> None:
         """Make ``old`` this tensor's history: ops recorded from now on see the new node."""
         self._history = (self._history or []) + [(clock.now, old)]
+        old._vc.moved_at = clock.now  # type: ignore[union-attr]
         clock.moved += 1
 
-    def _record_inplace(self, new: Callable[[Tensor], Tensor]) -> Tensor:
+    def _record_inplace(self, new: Callable[..., Tensor], *operands: Any) -> Tensor:
         """Write ``new(old)``, ops of the old values, into this tensor; record it in place.
         Through a view, the base's history moves too: its new values are the old ones with
-        the view's part replaced (torch's CopySlices)."""
-        old = _snapshot(self)
+        the view's part replaced (torch's CopySlices). An operand that is this tensor itself
+        (``y.mul_(y)``) enters as the old values, dated as this tensor's memory."""
+        old = _snapshot(self, overwritten=True)
+        ops = tuple(_alias(old, self) if o is self else o for o in operands)
+        alias = any(isinstance(o, Tensor) and o._vc is not None and o._vc is self._vc
+                    for o in ops)
         base = self._base
         if base is not None:
             positions = _positions(base._data, self._data)
-            base_old = _snapshot(base)
-            r = new(base_old.reshape(-1)[positions])
+            base_old = _snapshot(base, overwritten=True)
+            r = new(base_old.reshape(-1)[positions], *ops)
         else:
-            r = new(old)
+            r = new(old, *ops)
         if r.shape != self.shape:
             raise RuntimeError(
                 f"output with shape {list(self.shape)} doesn't match the broadcast shape "
@@ -436,7 +449,9 @@ class Tensor:
         self._move(old)
         self._parents, self._backward, self.op, self.scope = r._parents, r._backward, r.op, r.scope
         self._requires_grad = True
-        self._clock = clock.now
+        # recorded before its own write when it read this memory through another name: then
+        # an operand it saved has changed since, and backward refuses, as torch's does
+        self._clock = clock.now - 1 if alias else clock.now
         return self
 
     def _ufunc_(self, fn: Callable[..., Any], other: Any) -> Tensor:
@@ -460,33 +475,33 @@ class Tensor:
     def add_(self, other: TensorLike, *, alpha: Scalar = 1) -> Tensor:
         """``self += alpha * other`` in place."""
         if self._records_inplace(other):
-            return self._record_inplace(lambda old: old.add(_scaled(other, alpha)))
+            return self._record_inplace(lambda old, o: old.add(_scaled(o, alpha)), other)
         return self._ufunc_(np.add, other if alpha == 1 else _value(other) * alpha)
 
     def sub_(self, other: TensorLike, *, alpha: Scalar = 1) -> Tensor:
         """``self -= alpha * other`` in place."""
         if self._records_inplace(other):
-            return self._record_inplace(lambda old: old.sub(_scaled(other, alpha)))
+            return self._record_inplace(lambda old, o: old.sub(_scaled(o, alpha)), other)
         return self._ufunc_(np.subtract, other if alpha == 1 else _value(other) * alpha)
 
     def mul_(self, other: TensorLike) -> Tensor:
         if self._records_inplace(other):
-            return self._record_inplace(lambda old: old.mul(other))
+            return self._record_inplace(lambda old, o: old.mul(o), other)
         return self._ufunc_(np.multiply, other)
 
     def div_(self, other: TensorLike) -> Tensor:
         if self._records_inplace(other):
-            return self._record_inplace(lambda old: old.div(other))
+            return self._record_inplace(lambda old, o: old.div(o), other)
         return self._ufunc_(np.true_divide, other)
 
     def pow_(self, exponent: TensorLike) -> Tensor:
         if self._records_inplace(exponent):
-            return self._record_inplace(lambda old: old.pow(exponent))
+            return self._record_inplace(lambda old, o: old.pow(o), exponent)
         return self._ufunc_(np.power, exponent)
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         if self._records_inplace(min, max):
-            return self._record_inplace(lambda old: old.clamp(min, max))
+            return self._record_inplace(lambda old, lo, hi: old.clamp(lo, hi), min, max)
         if min is None and max is None:
             raise RuntimeError("clamp: at least one of min and max must not be None")
         np.clip(self._data, _value(min), _value(max), out=self._data)
@@ -538,9 +553,9 @@ class Tensor:
             )
         if self._records_inplace(s):
             dt = self.dtype
-            return self._record_inplace(lambda old: _make(
-                np.broadcast_to(s._data, old.shape).astype(dt), (old, s), "copy_",
-                lambda g, out: (Tensor(np.zeros_like(g._data)), g)))
+            return self._record_inplace(lambda old, src: _make(
+                np.broadcast_to(src._data, old.shape).astype(dt), (old, src), "copy_",
+                lambda g, out: (Tensor(np.zeros_like(g._data)), g)), s)
         np.copyto(self._data, np.broadcast_to(s._data, self.shape), casting="unsafe")
         self._modified()
         return self
@@ -549,9 +564,10 @@ class Tensor:
         # writes into this tensor's memory (its views see it); recorded in the graph when
         # this tensor or the value requires grad (y[0] = 0 keeps y's history)
         idx = _index(index)
-        if self._records_inplace(value):
+        written = self._data[idx] if _is_basic(idx) and isinstance(value, Tensor) else None
+        if self._records_inplace(value, written=written):
             v = value if isinstance(value, Tensor) else self._operand(value)
-            self._record_inplace(lambda old: _index_put(old, idx, v))
+            self._record_inplace(lambda old, value: _index_put(old, idx, value), v)
             return
         self._data[idx] = value._data if isinstance(value, Tensor) else value
         self._modified()
@@ -1289,6 +1305,15 @@ def _view(src: Tensor, data: np.ndarray, op: str, backward: Backward) -> Tensor:
     return out
 
 
+def _partial_overlap(a: np.ndarray, b: np.ndarray) -> bool:
+    """Do ``a`` and ``b`` share some memory without being the same elements?"""
+    if not np.may_share_memory(a, b):
+        return False
+    same = (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+            and a.strides == b.strides and a.shape == b.shape)
+    return not same and np.shares_memory(a, b)
+
+
 def _stale(v: Tensor) -> bool:
     """Was ``v``'s base changed in place, in the graph, since ``v``'s history was taken?"""
     history = v._base._history  # type: ignore[union-attr]
@@ -1332,17 +1357,26 @@ def _refresh(v: Tensor) -> None:
     v._clock = clock.now
 
 
-def _snapshot(t: Tensor) -> Tensor:
+def _snapshot(t: Tensor, overwritten: bool = False, detached: bool = False) -> Tensor:
     """A node standing for ``t`` as it is now (with a copy of its values), for the ops that
-    were recorded with ``t`` as input before ``t`` changes in place."""
+    were recorded with ``t`` as input before ``t`` changes in place (``overwritten``) or
+    leaves the graph. Its counter says so: torch keeps such values aside (an in-place op
+    saves the original), but an op that saved them as its output sees them overwritten."""
     old = _new(Tensor)
     _init(old, t._data.copy())
     old.op, old.name, old.scope = t.op, t.name, t.scope
     old._requires_grad, old._parents, old._backward = t._requires_grad, t._parents, t._backward
     if t._parents:
         old._clock = t._clock
-    old._vc, old._base = t._counter(), t._base
+    old._vc, old._base = autograd.Before(t._version, overwritten, detached), t._base
     return old
+
+
+def _alias(old: Tensor, t: Tensor) -> Tensor:
+    """``t`` as an operand of its own in-place op: the old values, dated as ``t``'s memory."""
+    a = old.view(old.shape)
+    a._vc = t._counter()
+    return a
 
 
 def _index_put(x: Tensor, idx: Any, v: Tensor) -> Tensor:
