@@ -277,7 +277,8 @@ def _check_view(node: Tensor, p: Tensor) -> None:
     if base is None or base._history is None:
         return
     t0, t1 = getattr(p, "_clock", 0), node._clock
-    if any(t0 < moved_at <= t1 for moved_at, _ in base._history):
+    # strictly before t1: an in-place op's own node is dated at its own move
+    if any(t0 < moved_at < t1 and old._vc.overwritten for moved_at, old in base._history):
         raise RuntimeError(
             f"a view (of shape {p.shape}) was taken before its base (of shape {base.shape}) "
             f"was changed in place in the graph, and used after it (by '{node.op}'): take "

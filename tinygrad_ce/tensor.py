@@ -166,6 +166,7 @@ class Tensor:
 
     @property
     def requires_grad(self) -> bool:
+        self._fresh()
         return self._requires_grad
 
     @requires_grad.setter
@@ -200,11 +201,18 @@ class Tensor:
     @property
     def parents(self) -> tuple[Tensor, ...]:
         """The inputs of the op that made this tensor (empty for a leaf)."""
+        self._fresh()
         return self._parents
 
     @property
     def is_leaf(self) -> bool:
+        self._fresh()
         return not self._parents
+
+    def _fresh(self) -> None:
+        # a view whose base changed in place in the graph answers for its new history
+        if clock.moved and self._base is not None and _stale(self):
+            _refresh(self)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -419,12 +427,12 @@ class Tensor:
     def _record_inplace(self, new: Callable[..., Tensor], *operands: Any) -> Tensor:
         """Write ``new(old)``, ops of the old values, into this tensor; record it in place.
         Through a view, the base's history moves too: its new values are the old ones with
-        the view's part replaced (torch's CopySlices). An operand that is this tensor itself
-        (``y.mul_(y)``) enters as the old values, dated as this tensor's memory."""
+        the view's part replaced (torch's CopySlices). An operand that reads this tensor's
+        memory (``y.mul_(y)``, ``y.mul_(y.detach())``) enters as it was, and an op that saves
+        it refuses to backward, as torch's does: the write changed it."""
         old = _snapshot(self, overwritten=True)
-        ops = tuple(_alias(old, self) if o is self else o for o in operands)
-        alias = any(isinstance(o, Tensor) and o._vc is not None and o._vc is self._vc
-                    for o in ops)
+        ops = tuple(_alias(old if o is self else o) if isinstance(o, Tensor) and (
+            o is self or (o._vc is not None and o._vc is self._vc)) else o for o in operands)
         base = self._base
         if base is not None:
             positions = _positions(base._data, self._data)
@@ -449,9 +457,7 @@ class Tensor:
         self._move(old)
         self._parents, self._backward, self.op, self.scope = r._parents, r._backward, r.op, r.scope
         self._requires_grad = True
-        # recorded before its own write when it read this memory through another name: then
-        # an operand it saved has changed since, and backward refuses, as torch's does
-        self._clock = clock.now - 1 if alias else clock.now
+        self._clock = clock.now
         return self
 
     def _ufunc_(self, fn: Callable[..., Any], other: Any) -> Tensor:
@@ -1317,7 +1323,8 @@ def _partial_overlap(a: np.ndarray, b: np.ndarray) -> bool:
 def _stale(v: Tensor) -> bool:
     """Was ``v``'s base changed in place, in the graph, since ``v``'s history was taken?"""
     history = v._base._history  # type: ignore[union-attr]
-    return history is not None and history[-1][0] > v._clock
+    return history is not None and history[-1][0] > v._clock and any(
+        moved_at > v._clock and old._vc.overwritten for moved_at, old in history)
 
 
 def _positions(base: np.ndarray, view: np.ndarray) -> np.ndarray:
@@ -1372,10 +1379,12 @@ def _snapshot(t: Tensor, overwritten: bool = False, detached: bool = False) -> T
     return old
 
 
-def _alias(old: Tensor, t: Tensor) -> Tensor:
-    """``t`` as an operand of its own in-place op: the old values, dated as ``t``'s memory."""
-    a = old.view(old.shape)
-    a._vc = t._counter()
+def _alias(t: Tensor) -> Tensor:
+    """``t`` as an operand of an in-place op that writes into its memory: a view of it whose
+    counter says it is overwritten by the op that reads it."""
+    a = t.view(t.shape)
+    a._vc = autograd.Before(t._version, overwritten=True)
+    a._vc.moved_at = clock.now + 2  # after the op's own record time: the op sees it changed
     return a
 
 
