@@ -270,7 +270,7 @@ def test_assigning_before_init_and_forward_missing_are_clear():
     with pytest.raises(NotImplementedError, match="forward"):
         nn.Module()(1)
     layer = nn.Linear(2, 2)
-    with pytest.raises(TypeError, match="cannot assign Tensor as parameter 'weight'"):
+    with pytest.raises(TypeError, match="cannot assign 'Tensor' as parameter 'weight'"):
         layer.weight = tg.ones(2, 2)
     layer.bias = None  # allowed, as in torch: the slot stays, the key goes
     assert list(layer.state_dict()) == ["weight"] and layer(tg.ones(1, 2)).shape == (1, 2)
