@@ -8,7 +8,9 @@ import pytest
 import torch
 
 import tinygrad_ce as tg
+from tests.helpers import assert_close
 from tinygrad_ce import nn, optim
+from tinygrad_ce.nn import functional as F
 
 TORCH_DTYPE = {np.float32: torch.float32, np.float64: torch.float64}
 
@@ -250,3 +252,190 @@ def test_non_persistent_buffers_stay_out_of_the_state_dict():
         m.register_buffer("kept", T.zeros(2), True)
         assert list(m.state_dict()) == ["weight", "bias", "kept"]
         assert [n for n, _ in m.named_buffers()] == ["running", "kept"]
+
+
+# ----- losses ----------------------------------------------------------------------------
+TF = torch.nn.functional
+CE = {"fused": F.cross_entropy, "unfused": F.cross_entropy_unfused}
+
+
+def grads_of(fn_ours, fn_torch, x: np.ndarray):
+    """Loss and input gradient from each library, numpy's and torch's warnings as errors
+    (torch warns about nothing here, so neither may we)."""
+    xo, xt = tg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    with np.errstate(all="raise"):
+        lo = fn_ours(xo)
+        lo.backward(tg.ones(lo.shape, dtype=lo.dtype) if lo.ndim else None)
+    lt = fn_torch(xt)
+    lt.backward(torch.ones_like(lt) if lt.ndim else None)
+    return (lo, xo.grad), (lt, xt.grad)
+
+
+def assert_same_loss_and_grad(fn_ours, fn_torch, x, dtype=np.float32, tol_dtype=None):
+    (lo, go), (lt, gt) = grads_of(fn_ours, fn_torch, x)
+    assert lo.dtype == np.dtype(dtype)
+    assert_close(lo, lt, tol_dtype or dtype, "loss")
+    assert_close(go, gt, tol_dtype or dtype, "gradient")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cls,fused", [("CrossEntropyLoss", True), ("CrossEntropyLoss", False),
+                                       ("NLLLoss", True)])
+@pytest.mark.parametrize("weight", [[1.0, 2.0, 0.5], (1, 2, 3)])
+def test_loss_modules_take_a_list_of_class_weights_in_the_inputs_dtype(dtype, cls, fused,
+                                                                        weight):
+    # torch's modules want a Tensor; a list is the convenient spelling, taken in the
+    # input's dtype at each call (a float64 list must not clash with a float32 model)
+    x = np.random.default_rng(0).standard_normal((4, 3)).astype(dtype)
+    t = np.array([0, 2, 1, 2])
+    kw = {} if cls == "NLLLoss" else dict(fused=fused)
+    ours = getattr(nn, cls)(weight, **kw)
+    theirs = getattr(torch.nn, cls)(torch.tensor(weight, dtype=TORCH_DTYPE[dtype]))
+    assert_same_loss_and_grad(lambda a: ours(a, tg.tensor(t)),
+                              lambda a: theirs(a, torch.from_numpy(t)), x, dtype)
+    fn = F.nll_loss if cls == "NLLLoss" else CE["fused" if fused else "unfused"]
+    assert_same_loss_and_grad(lambda a: fn(a, tg.tensor(t), list(weight)),
+                              lambda a: theirs(a, torch.from_numpy(t)), x, dtype)
+    assert list(ours.state_dict()) == ["weight"]
+
+
+@pytest.mark.parametrize("smoothing", [1.2, 1.0001])
+@pytest.mark.parametrize("target", ["index", "prob"])
+def test_label_smoothing_above_1_raises_when_the_loss_is_called_as_in_torch(smoothing, target):
+    ours = nn.CrossEntropyLoss(label_smoothing=smoothing)  # torch constructs it too
+    theirs = torch.nn.CrossEntropyLoss(label_smoothing=smoothing)
+    x = np.zeros((2, 3), np.float32)
+    t = np.array([0, 1]) if target == "index" else np.full((2, 3), 1 / 3, np.float32)
+    assert_same_error(lambda: ours(tg.tensor(x), tg.tensor(t)),
+                      lambda: theirs(torch.from_numpy(x), torch.from_numpy(t)),
+                      match="label_smoothing must be between 0.0 and 1.0")
+    for fn in CE.values():
+        assert_same_error(lambda: fn(tg.tensor(x), tg.tensor(t), label_smoothing=smoothing),
+                          lambda: TF.cross_entropy(torch.from_numpy(x), torch.from_numpy(t),
+                                                   label_smoothing=smoothing))
+
+
+@pytest.mark.parametrize("smoothing", [-0.5, float("nan"), 1.0])
+@pytest.mark.parametrize("fn", CE.values(), ids=CE.keys())
+def test_label_smoothing_torch_accepts_gives_torchs_loss(smoothing, fn):
+    # torch checks only the upper bound and smooths only when label_smoothing > 0
+    x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    t = np.array([0, 2, 1, 2])
+    assert_same_loss_and_grad(lambda a: fn(a, tg.tensor(t), label_smoothing=smoothing),
+                              lambda a: TF.cross_entropy(a, torch.from_numpy(t),
+                                                         label_smoothing=smoothing), x)
+
+
+@pytest.mark.parametrize("target", [[0, -100, 0], [-100, -100, -100], [0, 0, 0], [0, 1, -100]])
+@pytest.mark.parametrize("loss", ["nll_loss", "fused", "unfused"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_mean_over_rows_of_total_weight_0_matches_torch_on_every_row(target, loss, smoothing):
+    # 0 / 0: the loss is nan, the counted rows' gradient nan, the ignored rows' exactly 0
+    if loss == "nll_loss" and smoothing:
+        return
+    x = np.random.default_rng(0).standard_normal((3, 3)).astype(np.float32)
+    w = np.array([0.0, 1.0, 2.0], np.float32)
+    kw = dict(label_smoothing=smoothing) if smoothing else {}
+    ours = F.nll_loss if loss == "nll_loss" else CE[loss]
+    theirs = TF.nll_loss if loss == "nll_loss" else TF.cross_entropy
+    assert_same_loss_and_grad(lambda a: ours(a, tg.tensor(target), tg.tensor(w), **kw),
+                              lambda a: theirs(a, torch.tensor(target), torch.from_numpy(w),
+                                               **kw), x)
+
+
+INF = float("inf")
+INF_ROWS = [[1.0, INF, 0.0], [-INF, INF, 0.0], [INF, INF, 0.0], [-INF, -INF, -INF],
+            [-INF, 1.0, 0.0], [float("nan"), 1.0, 0.0]]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("row", INF_ROWS, ids=[str(r) for r in INF_ROWS])
+@pytest.mark.parametrize("options", [dict(), dict(reduction="none"), dict(label_smoothing=0.1),
+                                     dict(weight=[1.0, 2.0, 0.5]), dict(target="prob"),
+                                     dict(ignore_index=0)])
+def test_cross_entropy_of_infinite_logits_matches_torch(dtype, row, options):
+    # a row whose maximum is +inf (or all -inf) is nan in torch: loss and whole gradient row
+    x = np.array([row, [0.5, 1.0, 2.0]], dtype)
+    opts = dict(options)
+    target = opts.pop("target", None)
+    t = np.array([[0.2, 0.5, 0.3], [0.1, 0.1, 0.8]], dtype) if target else np.array([0, 1])
+    t_opts = dict(opts)
+    if "weight" in opts:
+        opts["weight"] = tg.tensor(np.array(opts["weight"], dtype))
+        t_opts["weight"] = torch.tensor(t_opts["weight"], dtype=TORCH_DTYPE[dtype])
+    for fn in CE.values():
+        for tgt in ([0, 1], [1, 1], [2, 0]) if target is None else [t]:
+            assert_same_loss_and_grad(
+                lambda a: fn(a, tg.tensor(np.array(tgt)), **opts),
+                lambda a: TF.cross_entropy(a, torch.tensor(np.array(tgt)), **t_opts), x, dtype)
+
+
+@pytest.mark.parametrize("row", INF_ROWS, ids=[str(r) for r in INF_ROWS])
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
+def test_softmax_of_infinite_logits_matches_torch(row, fn):
+    x = np.array([row, [0.5, 1.0, 2.0]], np.float32)
+    weights = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]], np.float32)
+    assert_same_loss_and_grad(lambda a: (getattr(F, fn)(a, 1) * tg.tensor(weights)).sum(1),
+                              lambda a: (getattr(TF, fn)(a, 1) * torch.from_numpy(weights))
+                              .sum(1), x)
+
+
+def test_probability_targets_and_weights_of_other_dtypes_promote_as_in_torch():
+    x = np.random.default_rng(0).standard_normal((2, 3)).astype(np.float32)
+    p = np.array([[0.2, 0.5, 0.3], [0.1, 0.1, 0.8]], np.float32)
+    w = np.array([1.0, 2.0, 0.5])
+    for fn in CE.values():
+        assert_same_loss_and_grad(
+            lambda a: fn(a, tg.tensor(p), tg.tensor(w)),
+            lambda a: TF.cross_entropy(a, torch.from_numpy(p), torch.from_numpy(w)), x,
+            np.float64, tol_dtype=np.float32)  # torch's log_softmax runs in float32 first
+
+
+# ----- error wording: torch's words, then ours ---------------------------------------------
+TARGET_CASES = [  # (input shape, target shape, target dtype)
+    ((2, 3), (2, 3), np.int64), ((2, 3), (2, 3), np.int32), ((3,), (3,), np.int64),
+    ((2, 3, 4), (2, 3, 4), np.int64), ((2, 3), (2, 3), np.bool_),
+    ((2, 3), (2, 2), np.int64), ((2, 3), (2, 1), np.int64), ((3,), (1, 1), np.int64),
+    ((3,), (2,), np.int64), ((2, 3), (3,), np.int64), ((2, 3), (), np.int64),
+    ((2, 3, 4), (2, 4, 4), np.int64), ((2, 3, 4), (2,), np.int64),
+    ((2, 3, 4), (3, 4), np.int64), ((2, 3, 4, 5), (2, 4), np.int64),
+    ((2, 3, 4, 5), (2, 4, 6), np.int64), ((2, 3, 4, 5), (3, 4, 5), np.int64),
+    ((2, 3, 4, 5, 6), (2, 4, 5), np.int64), ((2, 3), (2, 3), np.float64),
+    ((2, 3), (2,), np.float32), ((2, 3), (2,), np.bool_), ((2, 3), (3, 3), np.float32),
+]
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("shape,tshape,tdtype", TARGET_CASES,
+                         ids=[f"{s}-{t}-{np.dtype(d).name}" for s, t, d in TARGET_CASES])
+def test_targets_of_the_wrong_shape_or_dtype_raise_torchs_error(loss, shape, tshape, tdtype):
+    x = np.zeros(shape, np.float32)
+    t = np.zeros(tshape, tdtype)
+    ours = [getattr(F, loss)] + ([F.cross_entropy_unfused] if loss == "cross_entropy" else [])
+    theirs = getattr(TF, loss)
+    e_t = raised(lambda: theirs(torch.from_numpy(x), torch.from_numpy(t)))
+    for fn in ours:
+        e_o = raised(lambda: fn(tg.tensor(x), tg.tensor(t)))
+        if e_t is None:  # torch accepts it (probabilities of another float dtype, ...)
+            assert e_o is None, e_o
+            continue
+        if "target dtype to be Long or Byte, but got Int" in str(e_t):
+            assert e_o is None  # int32 class indices: accepted here, converted to int64
+            continue
+        assert type(e_o) is type(e_t), (e_o, e_t)
+        assert str(e_t) in str(e_o), f"\nours:  {e_o}\ntorch: {e_t}"
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "cross_entropy_unfused", "nll_loss"])
+@pytest.mark.parametrize("xdtype,wdtype", [(np.float32, np.float64), (np.float64, np.float32),
+                                           (np.float64, np.float16)])
+@pytest.mark.parametrize("shape", [(2, 3), (3,), (2, 3, 4)])
+def test_class_weights_of_another_dtype_raise_torchs_error(loss, xdtype, wdtype, shape):
+    x = np.zeros(shape, xdtype)
+    t = np.zeros(shape[:1] + shape[2:] if len(shape) > 1 else (), np.int64)
+    w = np.ones(3, wdtype)
+    theirs = TF.nll_loss if loss == "nll_loss" else TF.cross_entropy
+    assert_same_error(lambda: getattr(F, loss)(tg.tensor(x), tg.tensor(t), tg.tensor(w)),
+                      lambda: theirs(torch.from_numpy(x), torch.from_numpy(t),
+                                     torch.from_numpy(w)),
+                      match="expected scalar type")
