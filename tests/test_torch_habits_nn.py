@@ -3,6 +3,8 @@ and for tinygrad_ce: values, gradients and errors must agree."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -439,3 +441,230 @@ def test_class_weights_of_another_dtype_raise_torchs_error(loss, xdtype, wdtype,
                       lambda: theirs(torch.from_numpy(x), torch.from_numpy(t),
                                      torch.from_numpy(w)),
                       match="expected scalar type")
+
+
+# ----- positional arguments in torch's documented order ------------------------------------
+# Each public callable of nn, nn.functional and optim, called with positional arguments as
+# torch documents them (inspect.signature cannot read torch's built-ins, so the calls are
+# written out): the same call on both sides must give the same result.
+RNG = np.random.default_rng(0)
+X = RNG.standard_normal((4, 3)).astype(np.float32)
+Y = RNG.standard_normal((4, 3)).astype(np.float32)
+T = np.array([0, 2, 1, 1])
+W = np.array([1.0, 2.0, 0.5], np.float32)
+LIB = {"ours": dict(tg=tg, nn=nn, F=F, optim=optim, sched=optim, f64=tg.float64),
+       "torch": dict(tg=torch, nn=torch.nn, F=TF, optim=torch.optim,
+                     sched=torch.optim.lr_scheduler, f64=torch.float64)}
+
+
+def arr(lib: str, a: np.ndarray, requires_grad: bool = False):
+    return (tg.tensor(a, requires_grad=requires_grad) if lib == "ours"
+            else torch.tensor(a, requires_grad=requires_grad))
+
+
+FUNCTIONAL_CALLS = {
+    "softmax(x, dim)": lambda L, x: L["F"].softmax(x, 1),
+    "softmax(x, dim, _stacklevel, dtype)": lambda L, x: L["F"].softmax(x, 0, 3, L["f64"]),
+    "log_softmax(x, dim, _stacklevel, dtype)": lambda L, x: L["F"].log_softmax(x, 1, 3,
+                                                                               L["f64"]),
+    "mse_loss(x, y, size_average, reduce, reduction)":
+        lambda L, x: L["F"].mse_loss(x, arr(L["name"], Y), None, None, "sum"),
+    "mse_loss(x, y, ..., reduction, weight)":
+        lambda L, x: L["F"].mse_loss(x, arr(L["name"], Y), None, None, "mean",
+                                     arr(L["name"], np.abs(Y))),
+    "mse_loss(x, y, size_average=False)": lambda L, x: L["F"].mse_loss(x, arr(L["name"], Y),
+                                                                       False),
+    "nll_loss(x, t, weight, size_average, ignore_index, reduce, reduction)":
+        lambda L, x: L["F"].nll_loss(x, arr(L["name"], T), arr(L["name"], W), None, 1, None,
+                                     "sum"),
+    "nll_loss(x, t, None, None, -100, reduce=False)":
+        lambda L, x: L["F"].nll_loss(x, arr(L["name"], T), None, None, -100, False),
+    "cross_entropy(x, t, weight)": lambda L, x: L["F"].cross_entropy(x, arr(L["name"], T),
+                                                                     arr(L["name"], W)),
+    "cross_entropy(x, t, w, size_average, ignore_index, reduce, reduction, smoothing)":
+        lambda L, x: L["F"].cross_entropy(x, arr(L["name"], T), arr(L["name"], W), None, 1,
+                                          None, "sum", 0.1),
+    "cross_entropy(x, t, None, size_average=False)":
+        lambda L, x: L["F"].cross_entropy(x, arr(L["name"], T), None, False),
+    "cross_entropy_unfused in cross_entropy's order":
+        lambda L, x: (L["F"].cross_entropy_unfused if L["name"] == "ours"
+                      else L["F"].cross_entropy)(x, arr(L["name"], T), arr(L["name"], W), None,
+                                                 1, None, "none", 0.2),
+    "one_hot(t, num_classes)": lambda L, x: L["F"].one_hot(arr(L["name"], T), 5),
+}
+
+
+def _record_warnings():
+    """Like warnings.catch_warnings(record=True), showing every warning every time."""
+
+    class Recorder(warnings.catch_warnings):
+        def __init__(self):
+            super().__init__(record=True)
+
+        def __enter__(self):
+            log = super().__enter__()
+            warnings.simplefilter("always")
+            return log
+
+    return Recorder()
+
+
+@pytest.mark.parametrize("call", FUNCTIONAL_CALLS)
+def test_functional_positional_arguments_follow_torch(call):
+    results = {}
+    for name, L in LIB.items():
+        x = arr(name, X, requires_grad=True)
+        with _record_warnings() as caught:
+            out = FUNCTIONAL_CALLS[call]({**L, "name": name}, x)
+        results[name] = out, x, [str(w.message) for w in caught]
+    (ours, xo, w_o), (theirs, xt, w_t) = results["ours"], results["torch"]
+    assert_close(ours, theirs, np.float64 if ours.dtype == np.float64 else np.float32, call)
+    assert [m for m in w_t if "deprecated" in m] == [m for m in w_o if "deprecated" in m]
+    if theirs.requires_grad:
+        ours.sum().backward()
+        theirs.sum().backward()
+        assert_close(xo.grad, xt.grad, np.float32, call + " gradient")
+
+
+def layer_calls(L):
+    N, tgl = L["nn"], L["tg"]
+    return {
+        "Linear(in, out, bias)": lambda: N.Linear(3, 2, False),
+        "Linear(in, out, bias, device, dtype)": lambda: N.Linear(3, 2, True, "cpu", L["f64"]),
+        "ReLU(inplace)": lambda: N.ReLU(True),
+        "Dropout(p, inplace)": lambda: N.Dropout(0.25, True),
+        "Identity(args...)": lambda: N.Identity(54, unused_argument=0.1),
+        "Tanh()": lambda: N.Tanh(),
+        "Sigmoid()": lambda: N.Sigmoid(),
+        "Sequential(a, b)": lambda: N.Sequential(N.Linear(3, 2), N.ReLU()),
+        "CrossEntropyLoss(weight, size_average, ignore_index, reduce, reduction, smoothing)":
+            lambda: N.CrossEntropyLoss(arr(L["name"], W), None, 1, None, "sum", 0.1),
+        "NLLLoss(weight, size_average, ignore_index, reduce, reduction)":
+            lambda: N.NLLLoss(arr(L["name"], W), None, 1, None, "none"),
+        "MSELoss(size_average, reduce, reduction)": lambda: N.MSELoss(None, None, "sum"),
+        "Parameter(data, requires_grad)": lambda: N.Parameter(tgl.ones(2), False),
+    }
+
+
+@pytest.mark.parametrize("call", list(layer_calls({**LIB["ours"], "name": "ours"})))
+def test_layer_positional_arguments_follow_torch(call):
+    ours = layer_calls({**LIB["ours"], "name": "ours"})[call]()
+    theirs = layer_calls({**LIB["torch"], "name": "torch"})[call]()
+    if isinstance(theirs, torch.nn.Parameter):
+        assert ours.requires_grad == theirs.requires_grad is False
+        return
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    for (k, v), tv in zip(ours.state_dict().items(), theirs.state_dict().values()):
+        assert v.dtype == tv.numpy().dtype, k
+    if ours.state_dict():
+        theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+    ours.eval()
+    theirs.eval()
+    x = X if "Linear(in, out, bias, device" not in call else X.astype(np.float64)
+    if "Loss" in call:
+        t = Y if "MSE" in call else T
+        out_o, out_t = ours(tg.tensor(x), tg.tensor(t)), theirs(torch.from_numpy(x),
+                                                                torch.from_numpy(t))
+    else:
+        out_o, out_t = ours(tg.tensor(x)), theirs(torch.from_numpy(x))
+    assert_close(out_o, out_t, x.dtype.type, call)
+
+
+def test_in_place_layers_overwrite_their_input_outside_a_recorded_graph():
+    for relu, drop, ten in ((nn.ReLU(True), nn.Dropout(1.0, True), tg.tensor),
+                            (torch.nn.ReLU(True), torch.nn.Dropout(1.0, True), torch.tensor)):
+        x = ten(X.copy())
+        assert relu(x) is x and (np.asarray(x) >= 0).all()
+        assert drop(x) is x and not np.asarray(x).any()
+    # a recorded graph: the same values and gradients (ours computes out of place there)
+    for fn in (lambda m: m.ReLU(True), lambda m: m.Dropout(0.0, True)):
+        assert_same_loss_and_grad(lambda a: fn(nn)(a * 1.0).sum(),
+                                  lambda a: fn(torch.nn)(a * 1.0).sum(), X)
+
+
+def module_method_calls(L):
+    N, tgl = L["nn"], L["tg"]
+
+    def build():
+        m = N.Sequential(N.Linear(3, 2), N.ReLU())
+        m.add_module("tail", N.Linear(2, 2))
+        m.register_buffer("steps", tgl.zeros(2), False)
+        m.register_parameter("extra", N.Parameter(tgl.ones(2)))
+        return m
+
+    return build, {
+        "named_parameters(prefix, recurse, remove_duplicate)":
+            lambda m: [n for n, _ in m.named_parameters("net", False, False)],
+        "named_modules(memo, prefix, remove_duplicate)":
+            lambda m: [n for n, _ in m.named_modules(None, "net", False)],
+        "named_buffers(prefix, recurse, remove_duplicate)":
+            lambda m: [n for n, _ in m.named_buffers("net", True, True)],
+        "parameters(recurse)": lambda m: len(list(m.parameters(False))),
+        "buffers(recurse)": lambda m: len(list(m.buffers(False))),
+        "train(mode)": lambda m: [x.training for x in m.train(False).modules()],
+        "requires_grad_(requires_grad)":
+            lambda m: [p.requires_grad for p in m.requires_grad_(False).parameters()],
+        "zero_grad(set_to_none)": lambda m: _zero_grads(m, L),
+        "to(device, dtype)": lambda m: [str(p.dtype).replace("torch.", "")
+                                        for p in m.to("cpu", L["f64"]).parameters()],
+        "load_state_dict(state_dict, strict, assign)":
+            lambda m: [list(k) for k in m.load_state_dict({}, False, False)],
+    }
+
+
+def _zero_grads(m, L):
+    for p in m.parameters():
+        p.grad = L["tg"].ones(p.shape)
+    m.zero_grad(False)
+    return [float(np.asarray(p.grad).sum()) for p in m.parameters()]
+
+
+@pytest.mark.parametrize("call", list(module_method_calls({**LIB["ours"], "name": "ours"})[1]))
+def test_module_method_positional_arguments_follow_torch(call):
+    results = []
+    for name, L in LIB.items():
+        build, calls = module_method_calls({**L, "name": name})
+        results.append(calls[call](build()))
+    assert results[0] == results[1]
+
+
+def optimizer_calls(L):
+    Opt, Sched = L["optim"], L["sched"]
+    return {
+        "SGD(params, lr, momentum, dampening, weight_decay, nesterov)":
+            (lambda ps: Opt.SGD(ps, 0.1, 0.9, 0.1, 0.01, False), None),
+        "SGD(params, lr, momentum, 0, 0, nesterov=True)":
+            (lambda ps: Opt.SGD(ps, 0.1, 0.9, 0, 0, True), None),
+        "Adam(params, lr, betas, eps, weight_decay, amsgrad)":
+            (lambda ps: Opt.Adam(ps, 0.05, (0.8, 0.99), 1e-6, 0.01, True), None),
+        "AdamW(params, lr, betas, eps, weight_decay, amsgrad)":
+            (lambda ps: Opt.AdamW(ps, 0.05, (0.8, 0.99), 1e-6, 0.1, True), None),
+        "StepLR(optimizer, step_size, gamma)":
+            (lambda ps: Opt.SGD(ps, 0.1), lambda opt: Sched.StepLR(opt, 2, 0.5)),
+        "CosineAnnealingLR(optimizer, T_max, eta_min)":
+            (lambda ps: Opt.SGD(ps, 0.1), lambda opt: Sched.CosineAnnealingLR(opt, 3, 0.01)),
+    }
+
+
+@pytest.mark.parametrize("call", list(optimizer_calls(LIB["ours"])))
+def test_optimizer_positional_arguments_follow_torch(call):
+    ours_model, theirs_model = twin_linears()
+    (make_o, sched_o), (make_t, sched_t) = (optimizer_calls(LIB["ours"])[call],
+                                            optimizer_calls(LIB["torch"])[call])
+    opt_o, opt_t = make_o(ours_model.parameters()), make_t(theirs_model.parameters())
+    so, st = (sched_o(opt_o), sched_t(opt_t)) if sched_o else (None, None)
+    for _ in range(5):
+        for model, opt, x in ((ours_model, opt_o, tg.tensor(X)),
+                              (theirs_model, opt_t, torch.from_numpy(X))):
+            opt.zero_grad(False)  # set_to_none, positionally
+            opt.step(lambda model=model, x=x: model(x).square().sum().backward())
+        if so is not None:
+            so.step()
+            st.step()
+            assert so.get_last_lr() == pytest.approx(st.get_last_lr(), rel=1e-12)
+    for p, tp in zip(ours_model.parameters(), theirs_model.parameters()):
+        np.testing.assert_allclose(p.numpy(), tp.detach().numpy(), rtol=1e-5, atol=1e-6)
+    for key, value in opt_t.param_groups[0].items():
+        if key != "params":
+            assert opt_o.param_groups[0][key] == value, key

@@ -270,14 +270,32 @@ class Module:
                 p.grad = None if set_to_none else Tensor(np.zeros_like(p._data))
 
     # ----- dtype ------------------------------------------------------------------------------
-    def to(self, dtype: Any) -> Module:
-        """Cast every floating-point parameter and buffer to ``dtype``, in place
-        (``"cpu"``, the only device, is accepted and changes nothing)."""
-        if isinstance(dtype, str) and dtype == "cpu":
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """Cast every floating-point parameter and buffer, in place, as torch's forms do:
+        ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)`` (its dtype) or
+        the keywords ``device``, ``dtype``, ``non_blocking``. ``"cpu"``, the only device,
+        changes nothing."""
+        device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+        kwargs.pop("non_blocking", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword argument(s) {sorted(kwargs)}")
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, bool):  # non_blocking, positionally
+                continue
+            elif isinstance(arg, str) and arg.split(":")[0] == "cpu":
+                device = arg
+            else:
+                dtype = arg
+        if device is not None and str(device).split(":")[0] != "cpu":
+            raise RuntimeError(f"device={device!r}: the only device is 'cpu'")
+        if dtype is None:
             return self
         dt = _as_dtype(dtype)
         if dt.kind != "f":
-            raise TypeError(f"Module.to only accepts floating point dtypes, but got {dt}")
+            raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, "
+                            f"but got desired dtype={dt}")
         for t in [*self.parameters(), *self.buffers()]:
             if t.dtype.kind == "f" and t.dtype != dt:
                 t._data = t._data.astype(dt)
