@@ -33,7 +33,7 @@ def train_logits_three_ways(steps: int, every: int, n: int = 32, classes: int = 
     logits_t = torch.tensor(init, requires_grad=True)
     opt_t = torch.optim.Adam([logits_t], lr=lr)
     loss_fn_t = torch.nn.CrossEntropyLoss()
-    ours = {name: tg.Tensor(init, requires_grad=True) for name in ("fused", "unfused")}
+    ours = {name: tg.tensor(init, requires_grad=True) for name in ("fused", "unfused")}
     opts = {name: Adam([p], lr=lr) for name, p in ours.items()}
     loss_fns = {"fused": F.cross_entropy, "unfused": F.cross_entropy_unfused}
     y = tg.Tensor(target)

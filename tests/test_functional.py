@@ -136,7 +136,9 @@ def test_nll_loss_all_ignored_and_errors() -> None:
     assert not x.grad.numpy().any()
     with pytest.raises(IndexError, match="Target 9 is out of bounds"):
         F.nll_loss(x, tg.tensor([0, 1, 9]))
+    with pytest.raises(RuntimeError, match="0D or 1D target tensor expected, multi-target"):
+        F.nll_loss(x, tg.tensor(np.full((3, 4), 0.25, np.float32)))  # torch's words
     with pytest.raises(RuntimeError, match="expected target dtype to be Long or Byte"):
-        F.nll_loss(x, tg.tensor(np.full((3, 4), 0.25, np.float32)))
+        F.nll_loss(x, tg.tensor(np.full(3, 1.0, np.float32)))
     with pytest.raises(ValueError, match="batch_size"):
         F.nll_loss(x, tg.tensor([0, 1]))

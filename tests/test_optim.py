@@ -183,26 +183,39 @@ def test_bad_params_are_refused():
         optim.SGD([x * 2], lr=0.1)
 
 
-def test_a_step_replaces_arrays_and_an_old_graph_refuses_to_backward():
+@pytest.mark.parametrize("name,options", [("SGD", dict(lr=0.5)),
+                                          ("SGD", dict(lr=0.5, momentum=0.9, weight_decay=0.1)),
+                                          ("Adam", dict(lr=0.1, weight_decay=0.1)),
+                                          ("AdamW", dict(lr=0.1, amsgrad=True))])
+def test_a_step_updates_in_place_and_an_old_graph_refuses_to_backward(name, options):
+    # torch's param.add_ writes into the parameter: every alias taken before the step sees
+    # the new values, and a graph that saved the parameter refuses to backward
     layer = nn.Linear(3, 2)
-    x = tg.randn(4, 3, requires_grad=True)
-    loss = layer(x).sum()
-    recorded = [n for n in tg.autograd.topological_order([loss]) if n.op == "permute"][0]
-    before = recorded.numpy().copy()
-    old_weight = layer.weight.numpy()
-    loss.backward(retain_graph=True)
-    optim.SGD(layer.parameters(), lr=0.5).step()
-    assert layer.weight.numpy() is not old_weight
-    np.testing.assert_array_equal(recorded.numpy(), before)  # the recorded W.T kept its values
-    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
-        loss.backward()
-    # torch refuses the same backward (it saved the weight for the input's gradient)
     t_layer = torch.nn.Linear(3, 2)
-    t_loss = t_layer(torch.randn(4, 3, requires_grad=True)).sum()
+    t_layer.load_state_dict({k: torch.from_numpy(v) for k, v in layer.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    loss = layer(tg.tensor(x, requires_grad=True)).sum()
+    t_loss = t_layer(torch.tensor(x, requires_grad=True)).sum()
+    recorded = [n for n in tg.autograd.topological_order([loss]) if n.op == "permute"][0]
+    w = layer.weight
+    aliases = [w.detach(), w.data, w.numpy(), recorded]
+    t_w = t_layer.weight
+    t_aliases = [t_w.detach(), t_w.data, t_w.detach().numpy(), t_w.T]
+    loss.backward(retain_graph=True)
     t_loss.backward(retain_graph=True)
-    torch.optim.SGD(t_layer.parameters(), lr=0.5).step()
+    getattr(optim, name)(layer.parameters(), **options).step()
+    getattr(torch.optim, name)(t_layer.parameters(), foreach=False, **options).step()
+    np.testing.assert_allclose(w.numpy(), t_w.detach().numpy(), rtol=1e-6)
+    for i, (ours, theirs) in enumerate(zip(aliases, t_aliases)):
+        ours = ours.numpy() if isinstance(ours, tg.Tensor) else ours
+        theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else theirs
+        np.testing.assert_array_equal(theirs, (t_w.T if i == 3 else t_w).detach().numpy())
+        np.testing.assert_array_equal(ours, w.numpy().T if i == 3 else w.numpy(),
+                                      err_msg=f"alias {i}")
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         t_loss.backward()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
 
 
 def test_step_with_closure_returns_the_loss():

@@ -1,12 +1,14 @@
 """Optimizers and learning-rate schedules with torch's names, arguments and arithmetic.
 
 Each update follows ``torch.optim``'s single-tensor code line by line (same operations in
-the same order), so a run matches torch's loss trajectory to rounding. Updates never write
-into a parameter's array: ``p._data`` is replaced by a new array, so arrays that a recorded
-graph still holds (views such as ``W.T``) keep the values they were recorded with, and the
-update is dated like any in-place change, so a backward through a graph recorded before
-the step raises (as torch's does) instead of mixing old and new weights. Only the
-optimizer's own state (momentum buffers, moment estimates) is updated in place.
+the same order), so a run matches torch's loss trajectory to rounding. Updates write into
+each parameter's own array, as torch's ``param.add_`` does: a view or alias taken before the
+step (``p.detach()``, ``p.data``, ``p.numpy()``, ``W.T``) sees the new values. The update is
+dated like any in-place change, so a backward through a graph recorded before the step
+raises (as torch's does) instead of mixing old and new weights.
+
+Hyperparameters may be Python or numpy numbers; the arithmetic uses them as Python floats,
+so a float32 parameter stays float32 (``np.float64(0.1)`` would promote it otherwise).
 """
 
 from __future__ import annotations
@@ -64,10 +66,11 @@ class Optimizer:
         self.param_groups.append(group)
 
     def _check(self, group: dict[str, Any]) -> None:
-        lr = group["lr"]
-        if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not lr >= 0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not group.get("weight_decay", 0.0) >= 0:
+        # torch's comparisons: any real number passes (numpy's too), None or a string is a
+        # TypeError from the comparison itself
+        if not 0.0 <= group["lr"]:
+            raise ValueError(f"Invalid learning rate: {group['lr']}")
+        if not 0.0 <= group.get("weight_decay", 0.0):
             raise ValueError(f"Invalid weight_decay value: {group['weight_decay']}")
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -94,10 +97,16 @@ class Optimizer:
                         f"a parameter of shape {p.shape} has a gradient of shape "
                         f"{p.grad.shape}"
                     )
+                state = self.state.get(p)
+                if state:
+                    self._check_state(state, p.dtype)
                 todo.append((p, p.grad._data.astype(p.dtype, copy=False), group))
         for p, grad, group in todo:
             self._update(p, grad, group, self.state.setdefault(p, {}))
         return loss
+
+    def _check_state(self, state: dict[str, Any], dtype: np.dtype) -> None:
+        """Raise as torch's step would on state that no longer fits the parameter."""
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any],
                 state: dict[str, Any]) -> None:
@@ -172,29 +181,45 @@ class Optimizer:
         return "\n".join(lines) + "\n)"
 
 
+def _unsupported(**flags: Any) -> None:
+    # torch's alternative kernels: the single-tensor arithmetic here is foreach's to
+    # rounding, but a differentiable or capturable step is another engine
+    for name, value in flags.items():
+        if value:
+            raise NotImplementedError(f"{name}={value!r} is not supported; leave it at its "
+                                      "default (the single-tensor update)")
+
+
 class SGD(Optimizer):
     """Stochastic gradient descent, torch's formulation::
 
         g = grad + weight_decay * p
         b = g (first step), else momentum * b + (1 - dampening) * g
         g = g + momentum * b if nesterov else b          (when momentum != 0)
-        p = p - lr * g
+        p = p - lr * g                                   (in place)
     """
 
-    def __init__(self, params: ParamsT, lr: float = 1e-3, momentum: float = 0.0,
-                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
-                 *, maximize: bool = False) -> None:
-        if not momentum >= 0.0:
+    def __init__(self, params: ParamsT, lr: float = 1e-3, momentum: float = 0,
+                 dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
+                 maximize: bool = False, foreach: bool | None = None,
+                 differentiable: bool = False, fused: bool | None = None) -> None:
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
             raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        _unsupported(differentiable=differentiable, fused=fused)
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
-                                      maximize=maximize))
+                                      maximize=maximize, foreach=foreach,
+                                      differentiable=differentiable, fused=fused))
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any],
                 state: dict[str, Any]) -> None:
-        momentum, wd = group["momentum"], group["weight_decay"]
+        momentum, wd = float(group["momentum"]), float(group["weight_decay"])
         if group["maximize"]:
             grad = -grad
         if wd != 0:
@@ -205,43 +230,62 @@ class SGD(Optimizer):
                 buf = state["momentum_buffer"] = np.array(grad, copy=True)
             else:
                 buf *= momentum
-                buf += (1 - group["dampening"]) * grad
+                buf += (1 - float(group["dampening"])) * grad
             grad = grad + momentum * buf if group["nesterov"] else buf
-        step = grad * group["lr"]  # a new array: p._data - lr * g without a second temporary
-        p._data = np.subtract(p._data, step, out=step)
+        if grad.dtype != p.dtype:  # a buffer from before model.double(): torch promotes
+            grad = grad.astype(p.dtype)
+        np.subtract(p._data, grad * float(group["lr"]), out=p._data)
         p._modified()
 
 
 class Adam(Optimizer):
-    """Adam (torch's formulation; ``AdamW`` decays the weights instead of the gradient)::
+    """Adam (torch's formulation; ``decoupled_weight_decay=True``, i.e. ``AdamW``, decays
+    the weights instead of the gradient)::
 
         g = grad + weight_decay * p                       (Adam only)
         m = m + (1 - beta1) (g - m)
         v = beta2 v + (1 - beta2) g^2
         v_hat = max(v_hat, v) if amsgrad else v
-        p = p - lr / (1 - beta1^t) * m / (sqrt(v_hat) / sqrt(1 - beta2^t) + eps)
+        p = p - lr / (1 - beta1^t) * m / (sqrt(v_hat) / sqrt(1 - beta2^t) + eps)   (in place)
     """
-
-    decoupled_weight_decay = False
 
     def __init__(self, params: ParamsT, lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False, *,
-                 maximize: bool = False) -> None:
-        if not eps >= 0.0:
+                 weight_decay: float = 0, amsgrad: bool = False, *,
+                 foreach: bool | None = None, maximize: bool = False,
+                 capturable: bool = False, differentiable: bool = False,
+                 fused: bool | None = None, decoupled_weight_decay: bool = False) -> None:
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
             raise ValueError(f"Invalid epsilon value: {eps}")
-        if len(betas) != 2:
-            raise ValueError(f"betas={betas!r}: expected two values")
-        for i, beta in enumerate(betas):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+        for i in (0, 1):
+            if not 0.0 <= betas[i] < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {i}: {betas[i]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not all(isinstance(beta, float) for beta in betas[:2]):
+            raise ValueError("betas must be either both floats or both Tensors")
+        _unsupported(capturable=capturable, differentiable=differentiable, fused=fused)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
-                                      maximize=maximize))
+                                      maximize=maximize, foreach=foreach,
+                                      capturable=capturable, differentiable=differentiable,
+                                      fused=fused,
+                                      decoupled_weight_decay=decoupled_weight_decay))
+
+    def _check_state(self, state: dict[str, Any], dtype: np.dtype) -> None:
+        # after model.double() (or .float()) the moments keep their old dtype; torch's
+        # exp_avg.lerp_(grad) then refuses, and so does this step, before anything moves
+        have = state["exp_avg"].dtype
+        if have != dtype:
+            raise RuntimeError(f"expected dtype {_torch_name(have)} for `end` but got dtype "
+                               f"{_torch_name(dtype)}")
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any],
                 state: dict[str, Any]) -> None:
-        lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
+        lr, wd, eps = float(group["lr"]), float(group["weight_decay"]), float(group["eps"])
+        beta1, beta2 = map(float, group["betas"])
         if not state:
             state["step"] = 0
             state["exp_avg"] = np.zeros_like(p._data)
@@ -250,14 +294,13 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = np.zeros_like(p._data)
         if group["maximize"]:
             grad = -grad
-        data = p._data
         state["step"] += 1
         step = state["step"]
         if wd != 0:
-            if self.decoupled_weight_decay:
-                data = data * (1 - lr * wd)
+            if group["decoupled_weight_decay"]:
+                p._data *= 1 - lr * wd
             else:
-                grad = grad + wd * data
+                grad = grad + wd * p._data
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         _lerp_(exp_avg, grad, 1 - beta1)
         exp_avg_sq *= beta2
@@ -269,23 +312,34 @@ class Adam(Optimizer):
             denom = np.sqrt(state["max_exp_avg_sq"]) / bias_correction2_sqrt
         else:
             denom = np.sqrt(exp_avg_sq) / bias_correction2_sqrt
-        denom += group["eps"]
+        denom += eps
         update = exp_avg * step_size
         update /= denom
-        p._data = np.subtract(data, update, out=update)  # a new array, never p's old one
+        np.subtract(p._data, update, out=p._data)
         p._modified()
 
 
 class AdamW(Adam):
     """Adam with decoupled weight decay: ``p = p (1 - lr weight_decay)`` before the step."""
 
-    decoupled_weight_decay = True
-
     def __init__(self, params: ParamsT, lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 1e-2, amsgrad: bool = False, *,
-                 maximize: bool = False) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
+                 maximize: bool = False, foreach: bool | None = None,
+                 capturable: bool = False, differentiable: bool = False,
+                 fused: bool | None = None) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach,
+                         maximize=maximize, capturable=capturable,
+                         differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)
+
+
+_TORCH_DTYPE_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half"}
+
+
+def _torch_name(dtype: np.dtype) -> str:
+    """A dtype as torch's kernels print it (``float``, ``double``, ``c10::Half``)."""
+    return _TORCH_DTYPE_NAMES.get(np.dtype(dtype).name, np.dtype(dtype).name)
 
 
 def _lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_ce.autograd import state
-from tinygrad_ce.tensor import Tensor, _make
+from tinygrad_ce.tensor import Tensor, _make, where
 
 ArrayOrTensor = Tensor | np.ndarray
 _REDUCTIONS = ("none", "mean", "sum")
@@ -47,6 +47,20 @@ def _check_reduction(reduction: Any) -> str:
     return reduction
 
 
+def _legacy_reduction(size_average: bool | None, reduce: bool | None, reduction: str) -> str:
+    """torch's deprecated ``size_average``/``reduce`` pair, when either is given, decides
+    the reduction (with torch's warning): reduce=False is 'none', size_average=False
+    'sum', otherwise 'mean'."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    legacy = "mean" if size_average and reduce else "sum" if reduce else "none"
+    warnings.warn("size_average and reduce args will be deprecated, please use "
+                  f"reduction='{legacy}' instead.", UserWarning, stacklevel=3)
+    return legacy
+
+
 def _softmax_dim(ndim: int) -> int:
     # torch's implicit choice when dim is not given (deprecated there, as here)
     warnings.warn(
@@ -66,28 +80,31 @@ def _axis(dim: int, ndim: int) -> int:
     return int(dim) % n
 
 
-def _shift(x: np.ndarray, axis: int) -> np.ndarray:
-    """The row maximum used to shift before exp, with keepdims; 0 where it is not finite
-    (an all -inf row, or no classes at all) so the shift itself never makes a nan."""
-    return _row_max(x, axis)[0]
-
-
 def _row_max(x: np.ndarray, axis: int) -> tuple[np.ndarray, bool]:
-    """``_shift`` and whether every row had a finite maximum: then each shifted row holds an
-    exact 0, so sum(exp) >= 1 and its log is finite."""
+    """The row maximum (keepdims) used to shift before exp, and whether every row's was
+    finite: then each shifted row holds an exact 0, so sum(exp) >= 1 and its log is finite.
+    With no classes at all the maximum is 0."""
     if x.shape[axis] == 0:
         return np.zeros(x.shape[:axis] + (1,) + x.shape[axis + 1:], dtype=x.dtype), False
     m = x.max(axis=axis, keepdims=True)
-    finite = np.isfinite(m)
-    if not finite.all():
-        return np.where(finite, m, 0).astype(x.dtype), False
-    return m, True
+    return m, bool(np.isfinite(m).all())
+
+
+def _shifted(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, bool]:
+    """z = x - max(x) (a new array), the maximum and whether every row's was finite. A row
+    whose maximum is +inf or -inf becomes all nan (inf - inf), as in torch: softmax,
+    log_softmax and cross-entropy of such a row are nan, and so is its gradient."""
+    m, finite = _row_max(x, axis)
+    if finite:
+        return np.subtract(x, m), m, True
+    with np.errstate(invalid="ignore"):
+        return np.subtract(x, m), m, False
 
 
 def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
     """log p = z - log sum_c e^(z_c) with z = x - max: exp never overflows, and z is
     exact, so large logits do not lose log p to rounding in x - (max + log sum)."""
-    z = np.subtract(x, _shift(x, axis))
+    z = _shifted(x, axis)[0]
     s = np.exp(z).sum(axis=axis, keepdims=True)
     with np.errstate(divide="ignore"):
         np.log(s, out=s)
@@ -96,7 +113,8 @@ def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
 
 
 # ----- softmax and friends ---------------------------------------------------------------
-def softmax(input: ArrayOrTensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+def softmax(input: ArrayOrTensor, dim: int | None = None, _stacklevel: int = 3,
+            dtype: Any = None) -> Tensor:
     """p_c = e^(x_c) / sum_k e^(x_k), max-shifted. One node; its backward is the
     Jacobian-vector product of J = diag(p) - p p^T: ``p * (g - sum_c g_c p_c)``."""
     x = _tensor(input, "input")
@@ -105,14 +123,15 @@ def softmax(input: ArrayOrTensor, dim: int | None = None, dtype: Any = None) -> 
     axis = _axis(_softmax_dim(x.ndim) if dim is None else dim, x.ndim)
     if x.ndim == 0:
         return _make(np.ones_like(x._data), (x,), "softmax", lambda g, out: (g * 0,))
-    p = np.subtract(x._data, _shift(x._data, axis))
+    p = _shifted(x._data, axis)[0]
     np.exp(p, out=p)
     p /= p.sum(axis=axis, keepdims=True)
     return _make(p, (x,), "softmax", lambda g, out: (
         out * (g - (g * out).sum(axis, keepdim=True)),))
 
 
-def log_softmax(input: ArrayOrTensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+def log_softmax(input: ArrayOrTensor, dim: int | None = None, _stacklevel: int = 3,
+                dtype: Any = None) -> Tensor:
     """log p_c = x_c - logsumexp(x), max-shifted. One node; its backward is
     ``g - p * sum_c g_c`` with ``p = exp(out)``."""
     x = _tensor(input, "input")
@@ -154,10 +173,14 @@ def one_hot(tensor: ArrayOrTensor, num_classes: int = -1) -> Tensor:
     return Tensor(out)
 
 
-def mse_loss(input: ArrayOrTensor, target: ArrayOrTensor, reduction: str = "mean") -> Tensor:
-    """mean((x - y)^2); d/dx = 2 (x - y) / n (the hand-written form: -2 (y - x) / n)."""
+def mse_loss(input: ArrayOrTensor, target: ArrayOrTensor, size_average: bool | None = None,
+             reduce: bool | None = None, reduction: str = "mean",
+             weight: ArrayOrTensor | None = None) -> Tensor:
+    """mean((x - y)^2); d/dx = 2 (x - y) / n (the hand-written form: -2 (y - x) / n).
+
+    With ``weight`` (of the input's shape): sum(w (x - y)^2) / sum(w) for 'mean'."""
     x, y = _tensor(input, "input"), _tensor(target, "target")
-    _check_reduction(reduction)
+    reduction = _check_reduction(_legacy_reduction(size_average, reduce, reduction))
     if y.dtype.kind != "f":
         y = y.to(x.dtype)
     if x.shape != y.shape:
@@ -174,6 +197,14 @@ def mse_loss(input: ArrayOrTensor, target: ArrayOrTensor, reduction: str = "mean
             "Please ensure they have the same size.", UserWarning, stacklevel=2)
     diff = x - y
     sq = diff * diff
+    if weight is not None:
+        w = _tensor(weight, "weight")
+        if w.shape != x.shape:
+            raise ValueError(f"Weights and input must have the same size. (weight has shape "
+                             f"{w.shape}; the input {x.shape})")
+        sq = sq * w
+        if reduction == "mean":
+            return sq.sum() / w.sum()
     if reduction == "none":
         return sq
     return sq.sum() if reduction == "sum" else sq.mean()
@@ -199,6 +230,7 @@ class _Targets:
     # probability targets
     target: Tensor | None = None  # the target Tensor (parent of the fused node)
     td: np.ndarray | None = None  # its data, canonical layout
+    weight_total: float | None = None  # sum of weight[target_i], once computed
 
     @property
     def rows(self) -> tuple[int, ...]:
@@ -228,7 +260,9 @@ class _Targets:
             return float(self.xd.size // self.C) if self.C else float(np.prod(self.rows))
         if self.w is None:
             return float(np.count_nonzero(self.mask))
-        return float(self.w_t().sum(dtype=np.float64))
+        if self.weight_total is None:
+            self.weight_total = float(self.w_t().sum(dtype=np.float64))
+        return self.weight_total
 
     def mass(self) -> np.ndarray:
         """Q_i = sum_c q_ic, the total weight of row i's target distribution."""
@@ -273,10 +307,12 @@ def _check_targets(input: Any, target: Any, weight: Any, ignore_index: Any, redu
                                                                             np.integer)):
         raise TypeError(f"{fn}: label_smoothing={label_smoothing!r} must be a float in [0, 1]")
     eps = float(label_smoothing)
-    if not 0.0 <= eps <= 1.0:
+    if eps > 1.0:  # torch checks only the upper bound, and smooths only when eps > 0
         raise RuntimeError(
             f"{fn}: label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}"
         )
+    if not eps > 0.0:
+        eps = 0.0
     C = x.shape[1] if x.ndim > 1 else x.shape[0]
     one_d = x.ndim == 1
 
@@ -284,24 +320,30 @@ def _check_targets(input: Any, target: Any, weight: Any, ignore_index: Any, redu
         raise TypeError(f"{fn}: target={target!r}: expected class indices or probabilities")
     tt = _tensor(target, "target")
     td = tt._data
-    if td.dtype.kind not in "iuf":
+    if td.dtype.kind not in "iufb":
         raise RuntimeError(
             f"{fn}: target has dtype {td.dtype}; expected integer class indices (int64) or "
             f"floating point class probabilities of the input's shape {x.shape}"
         )
-    is_prob = td.dtype.kind == "f"
-    if is_prob and td.shape != x.shape:
+    # torch's order: a target of the input's shape holds probabilities (cross_entropy);
+    # anything else is class indices
+    is_prob = probabilities and td.shape == x.shape
+    if is_prob and td.dtype.kind != "f":
         raise RuntimeError(
-            f"{fn}: target has dtype {td.dtype} and shape {td.shape}: class indices must be "
-            f"an integer tensor (expected target dtype to be Long or Byte) of shape "
-            f"{_index_shape(x.shape)}, and class probabilities a float tensor of the "
-            f"input's shape {x.shape}"
+            f"{fn}: Expected floating point type for target with class probabilities, got "
+            f"{_torch_name(td.dtype)} (target has dtype {td.dtype} and the input's shape "
+            f"{x.shape}; class indices have shape {_index_shape(x.shape)})"
         )
-    if is_prob and not probabilities:
-        raise RuntimeError(
-            f"{fn}: target has dtype {td.dtype}; expected target dtype to be Long or Byte "
-            f"(integer class indices of shape {_index_shape(x.shape)})"
-        )
+    if not is_prob:
+        _check_index_target_shape(x.shape, td.shape, fn)
+        if td.dtype.kind not in "iu":
+            raise RuntimeError(
+                f"{fn}: expected target dtype to be Long or Byte, but got "
+                f"{_torch_name(td.dtype)} (target has dtype {td.dtype} and shape {td.shape}: "
+                f"class indices are an integer tensor of shape {_index_shape(x.shape)}"
+                + (f", class probabilities a float tensor of the input's shape {x.shape})"
+                   if probabilities else ")")
+            )
 
     w = None
     if weight is not None:
@@ -318,11 +360,11 @@ def _check_targets(input: Any, target: Any, weight: Any, ignore_index: Any, redu
                 f"classes but got weight tensor of shape: {list(wd.shape)}"
             )
         if isinstance(weight, (list, tuple)) and wd.dtype.kind in "iuf":
-            wd = wd.astype(x.dtype)
-        if wd.dtype != x.dtype:
+            wd = wd.astype(x.dtype)  # a Python list of weights takes the input's dtype
+        if wd.dtype != x.dtype and not is_prob:  # probabilities promote, as in torch
             raise RuntimeError(
-                f"{fn}: weight has dtype {wd.dtype}; expected the input's dtype {x.dtype} "
-                "(expected scalar type of weight to match input)"
+                f"{fn}: expected scalar type {_torch_name(x.dtype)} but found "
+                f"{_torch_name(wd.dtype)} (weight has dtype {wd.dtype}; the input {x.dtype})"
             )
         w = wd
 
@@ -332,34 +374,20 @@ def _check_targets(input: Any, target: Any, weight: Any, ignore_index: Any, redu
                 f"{fn}: ignore_index={ignore_index}: ignore_index is not supported for "
                 "floating point target (probabilities); leave it negative"
             )
-        if tt.dtype != x.dtype:  # torch promotes, so do we
-            common = np.result_type(x.dtype, tt.dtype)
-            x, tt = x.to(common), tt.to(common)
-            w = None if w is None else w.astype(common)
+        common = np.result_type(x.dtype, tt.dtype, *([] if w is None else [w.dtype]))
+        if x.dtype != common:
+            x = x.to(common)
+        if tt.dtype != common:
+            tt = tt.to(common)
+        if w is not None:
+            w = w.astype(common, copy=False)
         xd, tdc = x._data, tt._data
         if one_d:
             xd, tdc = xd.reshape(1, C), tdc.reshape(1, C)
         return _Targets(x, xd, one_d, C, eps, reduction, w, target=tt, td=tdc)
 
-    t = td.astype(np.int64, copy=False)
-    if one_d:
-        if t.shape not in ((), (1,)):
-            raise ValueError(
-                f"{fn}: target has shape {t.shape}; for an input of shape {x.shape} "
-                "(one sample, C classes) expected a 0-d class index"
-            )
-        t = t.reshape(1)
-    elif t.ndim == 0 or t.shape[0] != x.shape[0]:
-        raise ValueError(
-            f"{fn}: Expected input batch_size ({x.shape[0]}) to match target batch_size "
-            f"({t.shape[0] if t.ndim else 'none: target is 0-d'}): target has shape "
-            f"{t.shape}, expected {_index_shape(x.shape)}"
-        )
-    elif t.shape != _index_shape(x.shape):
-        raise RuntimeError(
-            f"{fn}: Expected target size {list(_index_shape(x.shape))}, got {list(t.shape)}: "
-            f"target of shape {t.shape} does not match input of shape {x.shape}"
-        )
+    t = td.astype(np.int64, copy=False).reshape(1) if one_d else td.astype(np.int64,
+                                                                           copy=False)
     mask = t != ignore_index
     all_counted = bool(mask.all())
     counted = t if all_counted else t[mask]
@@ -379,6 +407,43 @@ def _check_targets(input: Any, target: Any, weight: Any, ignore_index: Any, redu
 def _own_shape(arr: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     # a fresh array, not a view: the engine would copy a view before storing it in .grad
     return arr if arr.shape == shape else arr.reshape(shape).copy()
+
+
+def _check_index_target_shape(shape: tuple[int, ...], target: tuple[int, ...], fn: str) -> None:
+    """Class indices of the wrong shape raise torch's error for that case (torch's words
+    first, then what was given and expected)."""
+    expected = _index_shape(shape)
+    if target == expected or (len(shape) == 1 and target == (1,)):
+        return
+    given = f" (target of shape {target} for an input of shape {shape}; expected {expected})"
+    batch = target[0] if target else 0
+    if len(shape) > 1 and batch != shape[0]:
+        raise ValueError(f"{fn}: Expected input batch_size ({shape[0]}) to match target "
+                         f"batch_size ({batch}).{given}")
+    if len(shape) <= 2 and len(target) > 1:
+        raise RuntimeError(f"{fn}: 0D or 1D target tensor expected, multi-target not "
+                           f"supported{given}")
+    if len(shape) == 1:
+        raise ValueError(f"{fn}: For 1D input, 1D target must have size 1, but got target "
+                         f"size: {target[0]}{given}")
+    if len(shape) == 4 and len(target) != 3:
+        raise RuntimeError(f"{fn}: only batches of spatial targets supported (3D tensors) "
+                           f"but got targets of dimension: {len(target)}{given}")
+    if len(shape) == 4:
+        raise RuntimeError(f"{fn}: size mismatch (got input: {list(shape)} , target: "
+                           f"{list(target)}{given}")
+    raise RuntimeError(f"{fn}: Expected target size {list(expected)}, got {list(target)}"
+                       f"{given}")
+
+
+_TORCH_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
+                "uint8": "Byte", "bool": "Bool", "float64": "Double", "float32": "Float",
+                "float16": "Half"}
+
+
+def _torch_name(dtype: np.dtype) -> str:
+    """A dtype as torch's error messages name it (Long, Float, Double, ...)."""
+    return _TORCH_NAMES.get(np.dtype(dtype).name, np.dtype(dtype).name)
 
 
 def _index_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -437,7 +502,8 @@ Shift = tuple[np.ndarray, np.ndarray]  # (row max m, kept dims; log S_i): lse_i 
 def _log_p(a: _Targets, shift: Shift) -> np.ndarray:
     """log p = (x - m) - log S, a new array (two steps: no cancellation at large logits)."""
     m, log_s = shift
-    out = np.subtract(a.xd, m)
+    with np.errstate(invalid="ignore"):  # an infinite maximum makes its row nan
+        out = np.subtract(a.xd, m)
     out -= _col(log_s)
     return out
 
@@ -450,8 +516,7 @@ def _forward(a: _Targets) -> tuple[np.ndarray, Shift, Saved]:
     holds z, then e^z in place; it is kept (with S) because e^z / S is softmax(x), the
     start of the gradient."""
     xd, dt = a.xd, a.xd.dtype
-    m, finite = _row_max(xd, 1)
-    e = np.subtract(xd, m)
+    e, m, finite = _shifted(xd, 1)
     if a.t is not None:
         zt = _at_target(e, a.t)  # z_{i, t_i}
         if a.eps:  # sum_c w_c z_ic for the smoothing term
@@ -471,11 +536,13 @@ def _forward(a: _Targets) -> tuple[np.ndarray, Shift, Saved]:
     if a.plain:
         losses = log_s - zt
     elif a.t is not None:
-        losses = (log_s - zt) * (a.w_t() * dt.type(1 - a.eps))
-        if a.eps:
-            w_sum = dt.type(a.C if a.w is None else a.w.sum())
-            smooth = (w_sum * log_s - zw) * dt.type(a.eps / a.C)
-            losses += smooth if a.all_counted else np.where(a.mask, smooth, 0)
+        with np.errstate(invalid="ignore"):  # inf * 0 (a -inf logit weighted 0) is nan
+            losses = (log_s - zt) * (a.w_t() * dt.type(1 - a.eps))
+            if a.eps:
+                w_sum = dt.type(a.C if a.w is None else a.w.sum())
+                losses += (w_sum * log_s - zw) * dt.type(a.eps / a.C)
+        if not a.all_counted:  # an ignored row is 0, even a nan one (torch's nll skips it)
+            losses = np.where(a.mask, losses, dt.type(0))
     else:
         with np.errstate(invalid="ignore"):
             losses = big_q * log_s - qz
@@ -500,6 +567,15 @@ def _grad_numpy(a: _Targets, shift: Shift, g: np.ndarray, saved: Saved | None = 
 
     ``saved`` holds the forward's e^z and S (p = e^z / S): the first backward turns that
     array into the gradient; a later one (``retain_graph=True``) recomputes p = e^(log p)."""
+    if a.reduction == "mean" and not a.denominator():
+        # the mean of rows that all weigh 0 is 0 / 0: s is inf on the counted rows and
+        # their gradient nan (inf * 0), as torch's, without numpy's warning
+        with np.errstate(invalid="ignore"):
+            return _grad_rows(a, shift, g, saved)
+    return _grad_rows(a, shift, g, saved)
+
+
+def _grad_rows(a: _Targets, shift: Shift, g: np.ndarray, saved: Saved | None) -> np.ndarray:
     dt = a.xd.dtype
     s = _per_row_scale(a, g)
     if a.plain:
@@ -578,7 +654,8 @@ def _grad_graph(a: _Targets, x: Tensor, g: Tensor) -> tuple[Tensor, Tensor | Non
 
 
 def cross_entropy(input: ArrayOrTensor, target: ArrayOrTensor | int,
-                  weight: ArrayOrTensor | None = None, ignore_index: int = -100,
+                  weight: ArrayOrTensor | None = None, size_average: bool | None = None,
+                  ignore_index: int = -100, reduce: bool | None = None,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Cross-entropy between logits ``input`` and ``target``, fused: one node in the graph.
 
@@ -590,6 +667,7 @@ def cross_entropy(input: ArrayOrTensor, target: ArrayOrTensor | int,
     Backward: dl/dx_ic = s_i (Q_i softmax(x_i)_c - q_ic), written out in numpy, or with
     Tensor ops when the gradient itself is being recorded (``create_graph=True``).
     """
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     a = _check_targets(input, target, weight, ignore_index, reduction, label_smoothing,
                        "cross_entropy")
     losses, shift, saved = _forward(a)
@@ -612,15 +690,17 @@ def cross_entropy(input: ArrayOrTensor, target: ArrayOrTensor | int,
 
 
 def cross_entropy_grad(input: ArrayOrTensor, target: ArrayOrTensor | int,
-                       weight: ArrayOrTensor | None = None, ignore_index: int = -100,
+                       weight: ArrayOrTensor | None = None, size_average: bool | None = None,
+                       ignore_index: int = -100, reduce: bool | None = None,
                        reduction: str = "mean", label_smoothing: float = 0.0,
-                       grad_output: ArrayOrTensor | float | None = None) -> np.ndarray:
+                       *, grad_output: ArrayOrTensor | float | None = None) -> np.ndarray:
     """d(loss)/d(input) of ``cross_entropy`` in plain numpy: arrays (or Tensors) in, an array
     out. The plain case is ``p = softmax(x); p[range(N), y] -= 1; p / N``.
 
     With ``reduction='none'`` it is the gradient of ``sum(grad_output * losses)``;
     ``grad_output`` defaults to ones (a scalar 1 for 'mean' and 'sum').
     """
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     a = _check_targets(input, target, weight, ignore_index, reduction, label_smoothing,
                        "cross_entropy_grad")
     loss_shape = (() if a.one_d else a.rows) if a.reduction == "none" else ()
@@ -641,7 +721,8 @@ def cross_entropy_grad(input: ArrayOrTensor, target: ArrayOrTensor | int,
 
 # ----- the same loss from primitive ops ----------------------------------------------------
 def cross_entropy_unfused(input: ArrayOrTensor, target: ArrayOrTensor | int,
-                          weight: ArrayOrTensor | None = None, ignore_index: int = -100,
+                          weight: ArrayOrTensor | None = None, size_average: bool | None = None,
+                          ignore_index: int = -100, reduce: bool | None = None,
                           reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """``cross_entropy`` composed from primitive ops (sub, exp, sum, log, getitem, mul, div),
     so the graph shows every step and the engine chains their backward closures:
@@ -650,13 +731,23 @@ def cross_entropy_unfused(input: ArrayOrTensor, target: ArrayOrTensor | int,
         log p = z - log(sum(exp(z)))
         l_i = -(1 - eps) w_t log p_{i,t} - (eps / C) sum_c w_c log p_ic
     """
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     a = _check_targets(input, target, weight, ignore_index, reduction, label_smoothing,
                        "cross_entropy_unfused")
     dt = a.xd.dtype
     x = a.x.reshape(a.xd.shape) if a.one_d else a.x
-    z = x - _shift(x._data, 1)
+    m, finite = _row_max(x._data, 1)
+    if finite:
+        z = x - m
+    else:  # inf - inf: the row is nan, as in torch
+        with np.errstate(invalid="ignore"):
+            z = x - m
     log_p = z - z.exp().sum(1, keepdim=True).log()
     wb = a.wb()
+    if a.t is not None and not a.all_counted:
+        # ignored rows count 0 and pass back 0, even where log p is nan or -inf (torch's
+        # nll skips them); the shape (N, 1, d...) broadcasts over the classes
+        log_p = where(a.mask.reshape(a.rows[:1] + (1,) + a.rows[1:]), log_p, 0.0)
     if a.t is not None:
         picked = log_p[_target_index(a.t, a.C)]  # log p_{i, t_i}
         losses = picked * (a.w_t() * dt.type(-(1 - a.eps)))
@@ -691,10 +782,12 @@ def _target_index(t: np.ndarray, C: int) -> tuple[np.ndarray, ...]:
 
 
 def nll_loss(input: ArrayOrTensor, target: ArrayOrTensor | int,
-             weight: ArrayOrTensor | None = None, ignore_index: int = -100,
+             weight: ArrayOrTensor | None = None, size_average: bool | None = None,
+             ignore_index: int = -100, reduce: bool | None = None,
              reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of log-probabilities ``input``: l_i = -w_t input_{i, t_i},
     composed from getitem and mul; 'mean' divides by the summed weights of counted rows."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     a = _check_targets(input, target, weight, ignore_index, reduction, 0.0, "nll_loss",
                        probabilities=False)
     dt = a.xd.dtype
@@ -706,9 +799,12 @@ def nll_loss(input: ArrayOrTensor, target: ArrayOrTensor | int,
     if reduction == "sum":
         return total
     if not a.mask.any():
-        return total + dt.type(np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return total / dt.type(a.denominator())
+        return total + dt.type(np.nan)  # nothing counted: 0 / 0 is nan, the gradient stays 0
+    if not a.denominator():
+        # every counted target has weight 0: torch's mean is 0 / 0 = nan, with a nan
+        # gradient at the counted targets and 0 on the ignored rows (x / 0 would give inf)
+        return (losses * np.where(a.mask, np.nan, 0).astype(dt)).sum()
+    return total / dt.type(a.denominator())
 
 
 __all__ = [

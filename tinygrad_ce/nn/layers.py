@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from tinygrad_ce import creation
+from tinygrad_ce import autograd, creation
 from tinygrad_ce.nn.module import Module, Parameter, Sequential
 from tinygrad_ce.tensor import Tensor, _as_dtype, float32
 
@@ -27,8 +28,9 @@ class Linear(Module):
     (``tinygrad_ce.manual_seed``). d/dx = G W, d/dW = G^T x, d/db = sum of G over the batch."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 dtype: Any = None) -> None:
+                 device: Any = None, dtype: Any = None) -> None:
         super().__init__()
+        _check_device(device)
         self.in_features = _count(in_features, "in_features")
         self.out_features = _count(out_features, "out_features")
         dt = float32 if dtype is None else _as_dtype(dtype)
@@ -60,11 +62,40 @@ class Linear(Module):
                 f"bias={self.bias is not None}")
 
 
+def _check_device(device: Any) -> None:
+    if device is not None and str(device) != "cpu":
+        raise RuntimeError(f"device={device!r}: the only device is 'cpu'")
+
+
+def _records(x: Tensor) -> bool:
+    """Whether an op on ``x`` is recorded in the graph (then it cannot be done in place)."""
+    return x.requires_grad and autograd.state.enabled
+
+
+def _in_place(x: Tensor, values: np.ndarray) -> Tensor:
+    """Write ``values`` into ``x`` (torch's ``inplace=True``), dated like any in-place
+    change. Only where nothing is recorded: in a recorded graph the op is done out of
+    place, giving the same values and gradients (the input keeps its values)."""
+    np.copyto(x._data, values)
+    x._modified()
+    return x
+
+
 class ReLU(Module):
-    """max(x, 0); d/dx = 1 where x > 0."""
+    """max(x, 0); d/dx = 1 where x > 0. ``inplace=True`` overwrites the input when no
+    graph is being recorded (inference, ``no_grad``), as torch's ``relu_``."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.inplace and not _records(x):
+            return _in_place(x, np.maximum(x._data, 0))
         return x.relu()
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class Tanh(Module):
@@ -82,6 +113,11 @@ class Sigmoid(Module):
 
 
 class Identity(Module):
+    """x; any arguments are accepted and ignored, as torch's."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+
     def forward(self, x: Tensor) -> Tensor:
         return x
 
@@ -91,21 +127,25 @@ class Dropout(Module):
     ``1 / (1 - p)`` (so the expectation is unchanged); in eval, the identity.
     The mask comes from the global generator."""
 
-    def __init__(self, p: float = 0.5) -> None:
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:
             raise ValueError(f"dropout probability has to be between 0 and 1, but got {p!r}")
         self.p = float(p)
+        self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
         if not self.training or self.p == 0:
             return x
         keep = creation.generator().random(x.shape) >= self.p
         scale = 0.0 if self.p == 1 else 1 / (1 - self.p)
-        return x * Tensor((keep * scale).astype(x.dtype))
+        mask = (keep * scale).astype(x.dtype)
+        if self.inplace and not _records(x):
+            return _in_place(x, x._data * mask)
+        return x * Tensor(mask)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}, inplace=False"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 ACTIVATIONS: dict[str, type[Module]] = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid}

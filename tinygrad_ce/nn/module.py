@@ -68,65 +68,103 @@ class Module:
         d["training"] = True
         d["_parameters"] = OrderedDict()
         d["_buffers"] = OrderedDict()
+        d["_non_persistent_buffers_set"] = set()
         d["_modules"] = OrderedDict()
 
     # ----- registration ---------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
+        """torch's rules: a Parameter, a Module or a Tensor assigned to a buffer's name is
+        registered (re-assigning keeps its place in the registry, so ``parameters()`` and
+        ``state_dict()`` keep their order); a registered name takes only its kind or None."""
         d = self.__dict__
-        if "_parameters" not in d:
+        params = d.get("_parameters")
+        if params is None:
             raise AttributeError(
                 f"cannot assign {name!r} before Module.__init__() call: call "
                 "super().__init__() first in your module's __init__"
             )
-        if name in d["_parameters"] and value is not None and not isinstance(value, Parameter):
-            raise TypeError(
-                f"cannot assign {type(value).__name__} as parameter {name!r} "
-                "(nn.Parameter or None expected)"
-            )
-        for registry in (d["_parameters"], d["_buffers"], d["_modules"]):
-            registry.pop(name, None)
+        modules, buffers = d["_modules"], d["_buffers"]
         if isinstance(value, Parameter):
-            d["_parameters"][name] = value
+            _remove(name, buffers, modules, d["_non_persistent_buffers_set"])
+            params[name] = value
+        elif name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign '{type(value).__name__}' as parameter "
+                                f"'{name}' (nn.Parameter or None expected)")
+            params[name] = None
         elif isinstance(value, Module):
-            d["_modules"][name] = value
-        elif name in d.get("_buffer_names", ()):
+            _remove(name, params, buffers, d["_non_persistent_buffers_set"])
+            modules[name] = value
+        elif name in modules:
+            if value is not None:
+                raise TypeError(f"cannot assign '{type(value).__name__}' as child module "
+                                f"'{name}' (nn.Module or None expected)")
+            modules[name] = None
+        elif name in buffers:
             if value is not None and not isinstance(value, Tensor):
-                raise TypeError(
-                    f"cannot assign {type(value).__name__} as buffer {name!r}: "
-                    "expected a Tensor or None"
-                )
-            d["_buffers"][name] = value
+                raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
+                                "(Tensor or None expected)")
+            buffers[name] = value
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
         d = self.__dict__
-        for registry in (d["_parameters"], d["_buffers"], d["_modules"]):
-            registry.pop(name, None)
+        _remove(name, d["_parameters"], d["_buffers"], d["_modules"],
+                d["_non_persistent_buffers_set"])
         object.__delattr__(self, name)
+
+    def _check_new_name(self, name: Any, kind: str, registry: dict[str, Any]) -> None:
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"cannot assign {kind} before Module.__init__() call")
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
+        if "." in name:
+            got = f", got: {name}" if kind == "module" else ""
+            raise KeyError(f'{kind} name can\'t contain "."{got}')
+        if name == "":
+            raise KeyError(f'{kind} name can\'t be empty string ""')
+        if hasattr(self, name) and name not in registry:
+            raise KeyError(f"attribute '{name}' already exists")
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register ``param`` (or None: a declared but absent parameter, like ``bias=False``)."""
+        self._check_new_name(name, "parameter", self.__dict__.get("_parameters", {}))
         if param is not None and not isinstance(param, Parameter):
-            raise TypeError(
-                f"cannot assign {type(param).__name__} as parameter {name!r}: "
-                "expected a Parameter or None"
+            raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter "
+                            f"'{name}' (nn.Parameter or None required)")
+        if param is not None and not param.is_leaf:
+            raise ValueError(
+                f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters must "
+                f"be created explicitly. To express '{name}' as a function of another Tensor, "
+                "compute the value in the forward() method."
             )
-        self.__setattr__(name, param)
-        self.__dict__["_parameters"][name] = param
+        self._parameters[name] = param
+        object.__setattr__(self, name, param)
 
-    def register_buffer(self, name: str, tensor: Tensor | None) -> None:
-        """A tensor that belongs to the state dict but is not trained."""
-        d = self.__dict__
-        d.setdefault("_buffer_names", set()).add(name)
-        self.__setattr__(name, tensor)
+    def register_buffer(self, name: str, tensor: Tensor | None,
+                        persistent: bool = True) -> None:
+        """A tensor that is not trained; in the state dict unless ``persistent=False``."""
+        self._check_new_name(name, "buffer", self.__dict__.get("_buffers", {}))
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer "
+                            f"'{name}' (Tensor or None required)")
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
+        object.__setattr__(self, name, tensor)
 
     def add_module(self, name: str, module: Module | None) -> None:
+        """Register ``module`` (or None) as the child ``name``."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
-        if not name or "." in name:
-            raise KeyError(f"module name {name!r} must be a non-empty string without '.'")
-        self.__setattr__(name, module)
-        self.__dict__["_modules"][name] = module
+        self._check_new_name(name, "module", self.__dict__.get("_modules", {}))
+        self._modules[name] = module
+        object.__setattr__(self, name, module)
+
+    def register_module(self, name: str, module: Module | None) -> None:
+        self.add_module(name, module)
 
     # ----- calling ----------------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -138,17 +176,19 @@ class Module:
             return self.forward(*args, **kwargs)
 
     # ----- traversal ----------------------------------------------------------------------
-    def named_modules(self, memo: set[int] | None = None,
-                      prefix: str = "") -> Iterator[tuple[str, Module]]:
-        """``("", self)`` then every submodule with its dotted name (``"layers.0"``), each
-        module once; iterative, so any depth works."""
+    def named_modules(self, memo: set[Module] | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+        """``(prefix, self)`` then every submodule with its dotted name (``"layers.0"``),
+        depth first; a module reachable under several names comes once, under the first,
+        unless ``remove_duplicate=False``. Iterative, so any depth works."""
         memo = set() if memo is None else memo
         stack: list[tuple[str, Module]] = [(prefix, self)]
         while stack:
             name, module = stack.pop()
-            if id(module) in memo:
+            if module in memo:
                 continue
-            memo.add(id(module))
+            if remove_duplicate:
+                memo.add(module)
             yield name, module
             children = [(f"{name}.{k}" if name else k, m)
                         for k, m in module._modules.items() if m is not None]
@@ -171,27 +211,31 @@ class Module:
 
     def _named_members(self, registry: str, prefix: str, recurse: bool,
                        remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
-        modules = self.named_modules(prefix=prefix) if recurse else iter([(prefix, self)])
+        modules = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+                   if recurse else iter([(prefix, self)]))
         seen: set[int] = set()
         for mod_name, module in modules:
             for name, t in getattr(module, registry).items():
-                if t is None or (remove_duplicate and id(t) in seen):
+                if t is None or id(t) in seen:
                     continue
-                seen.add(id(t))
+                if remove_duplicate:
+                    seen.add(id(t))
                 yield (f"{mod_name}.{name}" if mod_name else name), t
 
-    def named_parameters(self, prefix: str = "",
-                         recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
-        """Each parameter once (a shared one under its first name)."""
-        yield from self._named_members("_parameters", prefix, recurse)  # type: ignore[misc]
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """Each parameter once, under its first name (a shared module's or a tied weight's
+        later names are skipped), unless ``remove_duplicate=False``."""
+        yield from self._named_members("_parameters", prefix, recurse,  # type: ignore[misc]
+                                       remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "",
-                      recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
-        yield from self._named_members("_buffers", prefix, recurse)
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, b in self.named_buffers(recurse=recurse):
@@ -226,14 +270,32 @@ class Module:
                 p.grad = None if set_to_none else Tensor(np.zeros_like(p._data))
 
     # ----- dtype ------------------------------------------------------------------------------
-    def to(self, dtype: Any) -> Module:
-        """Cast every floating-point parameter and buffer to ``dtype``, in place
-        (``"cpu"``, the only device, is accepted and changes nothing)."""
-        if isinstance(dtype, str) and dtype == "cpu":
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """Cast every floating-point parameter and buffer, in place, as torch's forms do:
+        ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)`` (its dtype) or
+        the keywords ``device``, ``dtype``, ``non_blocking``. ``"cpu"``, the only device,
+        changes nothing."""
+        device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+        kwargs.pop("non_blocking", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword argument(s) {sorted(kwargs)}")
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, bool):  # non_blocking, positionally
+                continue
+            elif isinstance(arg, str) and arg.split(":")[0] == "cpu":
+                device = arg
+            else:
+                dtype = arg
+        if device is not None and str(device).split(":")[0] != "cpu":
+            raise RuntimeError(f"device={device!r}: the only device is 'cpu'")
+        if dtype is None:
             return self
         dt = _as_dtype(dtype)
         if dt.kind != "f":
-            raise TypeError(f"Module.to only accepts floating point dtypes, but got {dt}")
+            raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, "
+                            f"but got desired dtype={dt}")
         for t in [*self.parameters(), *self.buffers()]:
             if t.dtype.kind == "f" and t.dtype != dt:
                 t._data = t._data.astype(dt)
@@ -249,31 +311,38 @@ class Module:
         return self.to(float32)
 
     # ----- state ------------------------------------------------------------------------------
-    def state_dict(self, prefix: str = "") -> OrderedDict[str, np.ndarray]:
-        """Parameters and buffers by torch's dotted key names, as numpy arrays (copies: a
-        snapshot that later training steps leave alone)."""
-        out: OrderedDict[str, np.ndarray] = OrderedDict()
-        for mod_name, module in self.named_modules(prefix=prefix.rstrip(".")):
+    def _state_items(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        """Every key of the state dict with its tensor, in torch's order: each module's
+        parameters, then its persistent buffers, then its children's; a shared module or a
+        tied weight under every name it has (torch's state dicts hold them all)."""
+        for mod_name, module in self.named_modules(remove_duplicate=False):
+            skip = module._non_persistent_buffers_set
             for registry in (module._parameters, module._buffers):
                 for name, t in registry.items():
-                    if t is not None:
-                        out[f"{mod_name}.{name}" if mod_name else name] = t._data.copy()
+                    if t is not None and not (registry is module._buffers and name in skip):
+                        yield f"{prefix}{mod_name}.{name}" if mod_name else prefix + name, t
+
+    def state_dict(self, *, destination: Any = None, prefix: str = "",
+                   keep_vars: bool = False) -> OrderedDict[str, Any]:
+        """Parameters and persistent buffers by torch's dotted key names, as numpy arrays
+        (copies: a snapshot that later training steps leave alone); ``keep_vars=True``
+        gives the tensors themselves. ``destination`` (a dict) is filled and returned."""
+        out: Any = OrderedDict() if destination is None else destination
+        for key, t in self._state_items(prefix):
+            out[key] = t if keep_vars else t._data.copy()
         return out
 
     def _state_tensors(self) -> OrderedDict[str, Tensor]:
-        out: OrderedDict[str, Tensor] = OrderedDict()
-        for mod_name, module in self.named_modules():
-            for registry in (module._parameters, module._buffers):
-                for name, t in registry.items():
-                    if t is not None:
-                        out[f"{mod_name}.{name}" if mod_name else name] = t
-        return out
+        return OrderedDict(self._state_items())
 
-    def load_state_dict(self, state_dict: Mapping[str, Any],
-                        strict: bool = True) -> IncompatibleKeys:
-        """Copy arrays (numpy, our Tensors or torch tensors) into the parameters, keeping
-        each parameter's dtype. Everything is checked before anything is written: wrong
-        keys (with ``strict``) or shapes raise one RuntimeError that lists them all."""
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True,
+                        assign: bool = False) -> IncompatibleKeys:
+        """Copy arrays (numpy, our Tensors or torch tensors) into the parameters, in place
+        and in each parameter's dtype, as torch's ``param.copy_`` does (``assign=True``
+        makes each parameter hold a copy of the checkpoint's array, in that array's dtype).
+        A tied weight or shared module is loaded under each of its keys, the last winning.
+        Everything is checked before anything is written: wrong keys (with ``strict``) or
+        shapes raise one RuntimeError that lists them all."""
         if not isinstance(state_dict, Mapping):
             raise TypeError(
                 f"Expected state_dict to be dict-like, got {type(state_dict).__name__}."
@@ -296,7 +365,7 @@ class Module:
             if value.dtype.kind not in "fiub":
                 errors.append(f"{key} has dtype {value.dtype}; expected a numeric array")
                 continue
-            arrays[key] = np.array(value, dtype=target.dtype, copy=True)
+            arrays[key] = np.array(value, dtype=None if assign else target.dtype, copy=True)
         if strict and (missing or unexpected):
             if unexpected:
                 errors.insert(0, "Unexpected key(s) in state_dict: "
@@ -310,8 +379,12 @@ class Module:
                 + "\n\t".join(errors)
             )
         for key, arr in arrays.items():
-            own[key]._data = arr
-            own[key]._modified()
+            target = own[key]
+            if assign or not target._data.flags.writeable:
+                target._data = arr
+            else:
+                np.copyto(target._data, arr)
+            target._modified()
         return IncompatibleKeys(missing, unexpected)
 
     def save(self, path: str | os.PathLike[str]) -> str:
@@ -337,6 +410,14 @@ class Module:
                 return main + lines[0] + ")"
             main += "\n  " + "\n  ".join(lines) + "\n"
         return main + ")"
+
+
+def _remove(name: str, *registries: Any) -> None:
+    for registry in registries:
+        if isinstance(registry, dict):
+            registry.pop(name, None)
+        else:
+            registry.discard(name)
 
 
 def _to_numpy(value: Any, key: str) -> np.ndarray:
