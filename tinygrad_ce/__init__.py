@@ -21,6 +21,7 @@ from tinygrad_ce.creation import (
     zeros,
     zeros_like,
 )
+from tinygrad_ce.dtypes import promote_types, result_type
 from tinygrad_ce.gradcheck import gradcheck, gradgradcheck
 from tinygrad_ce.tensor import (
     Tensor,
@@ -29,9 +30,12 @@ from tinygrad_ce.tensor import (
     float16,
     float32,
     float64,
+    int8,
+    int16,
     int32,
     int64,
     stack,
+    uint8,
     where,
 )
 
@@ -61,6 +65,7 @@ del _name
 __all__ = [
     "Tensor", "autograd", "tensor", "zeros", "ones", "full", "full_like", "arange", "eye",
     "zeros_like", "ones_like", "randn", "rand", "randint", "manual_seed", "float16", "float32",
-    "float64", "int32", "int64", "bool_", "where", "cat", "stack", "no_grad", "enable_grad",
+    "float64", "uint8", "int8", "int16", "int32", "int64", "bool_", "result_type",
+    "promote_types", "where", "cat", "stack", "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled", "gradcheck", "gradgradcheck", "nn", "optim", "data",
 ]

@@ -1,0 +1,274 @@
+"""torch's habits in the ops: type promotion (``torch.result_type``), float16 computed in
+float32, integers through float ops, and the errors torch raises. Each test runs the same
+small program on torch and on tinygrad_ce and compares dtypes, values, gradients, errors."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+import tinygrad_ce as tg
+from tests.helpers import compare
+
+DTYPES = ["bool", "uint8", "int32", "int64", "float16", "float32", "float64"]
+VALUES = {"bool": [True, False, True], "uint8": [0, 1, 200], "int32": [-3, 0, 7],
+          "int64": [5, -2, 0], "float16": [-1.5, 0.25, 3.0], "float32": [0.5, -2.0, 0.0],
+          "float64": [1.25, 0.0, -0.5]}
+SCALARS = [True, 3, -1, 2.5, np.float64(0.1), np.int32(2)]
+
+
+def tensor(lib: Any, dtype: str, zero_d: bool = False) -> Any:
+    values = VALUES[dtype][:1] if zero_d else VALUES[dtype]
+    arr = np.array(values[0] if zero_d else values, dtype=dtype)
+    return torch.tensor(arr) if lib is torch else tg.tensor(arr)
+
+
+def outcome(fn: Callable[[], Any]) -> tuple[str, Any]:
+    """("ok", (dtype name, values)) or ("error", exception type)."""
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            out = fn()
+    except (RuntimeError, TypeError, ValueError, IndexError, NotImplementedError) as e:
+        return "error", type(e).__name__
+    if isinstance(out, torch.Tensor):
+        return "ok", (str(out.dtype).removeprefix("torch."), out.numpy())
+    return "ok", (str(out.dtype), out.numpy())
+
+
+def same(ours: tuple[str, Any], theirs: tuple[str, Any], what: str, ulp: bool = False) -> None:
+    assert ours[0] == theirs[0], f"{what}: ours {ours}, torch's {theirs}"
+    if ours[0] == "error":
+        assert ours[1] == theirs[1], f"{what}: we raise {ours[1]}, torch {theirs[1]}"
+        return
+    (dt_o, v_o), (dt_t, v_t) = ours[1], theirs[1]
+    assert dt_o == dt_t, f"{what}: dtype {dt_o}, torch's {dt_t}"
+    if ulp:  # one unit in the last place of float16
+        np.testing.assert_allclose(v_o.astype(float), v_t.astype(float), rtol=1e-3, atol=1e-6,
+                                   equal_nan=True, err_msg=what)
+    else:
+        np.testing.assert_array_equal(v_o, v_t, err_msg=what)
+
+
+BINARY: dict[str, Callable[[Any, Any, Any], Any]] = {
+    "+": lambda lib, a, b: a + b,
+    "-": lambda lib, a, b: a - b,
+    "*": lambda lib, a, b: a * b,
+    "/": lambda lib, a, b: a / b,
+    "<": lambda lib, a, b: a < b,
+    "==": lambda lib, a, b: a == b,
+    "where": lambda lib, a, b: lib.where(lib.tensor([True, False, True]) if a.ndim else
+                                         lib.tensor(False), a, b),
+}
+OPERANDS = [(d, z) for d in DTYPES for z in (False, True)]
+
+
+@pytest.mark.parametrize("right", OPERANDS + SCALARS,
+                         ids=lambda r: f"{r[0]}{'-0d' if r[1] else ''}"
+                         if isinstance(r, tuple) else f"{type(r).__name__}({r})")
+@pytest.mark.parametrize("left", OPERANDS, ids=lambda r: f"{r[0]}{'-0d' if r[1] else ''}")
+def test_binary_promotion_matches_torch(left: tuple[str, bool], right: Any) -> None:
+    """Every dtype pair, tensors with dimensions, 0-d tensors and Python or numpy numbers,
+    through + - * / < == where: the result's dtype and values (or the error) are torch's,
+    and so are the reflected forms ``number op tensor``."""
+    def operand(lib: Any, r: Any) -> Any:
+        return tensor(lib, *r) if isinstance(r, tuple) else r
+
+    for name, fn in BINARY.items():
+        what = f"{left} {name} {right!r}"
+        ours = outcome(lambda: fn(tg, tensor(tg, *left), operand(tg, right)))
+        theirs = outcome(lambda: fn(torch, tensor(torch, *left), operand(torch, right)))
+        same(ours, theirs, what)
+        if not isinstance(right, tuple) and name != "where":
+            ours = outcome(lambda: fn(tg, right, tensor(tg, *left)))
+            theirs = outcome(lambda: fn(torch, right, tensor(torch, *left)))
+            same(ours, theirs, f"reflected {what}")
+
+
+@pytest.mark.parametrize("right", OPERANDS + SCALARS[:4], ids=str)
+@pytest.mark.parametrize("left", OPERANDS, ids=str)
+def test_result_type_is_torchs(left: tuple[str, bool], right: Any) -> None:
+    def operand(lib: Any, r: Any) -> Any:
+        return tensor(lib, *r) if isinstance(r, tuple) else r
+
+    ours = tg.result_type(operand(tg, left), operand(tg, right))
+    theirs = torch.result_type(operand(torch, left), operand(torch, right))
+    assert str(ours) == str(theirs).removeprefix("torch.")
+    if isinstance(right, tuple):
+        assert str(tg.promote_types(np.dtype(left[0]), np.dtype(right[0]))) == str(
+            torch.promote_types(getattr(torch, left[0]), getattr(torch, right[0]))
+        ).removeprefix("torch.")
+
+
+@pytest.mark.parametrize("dtypes", list(itertools.combinations_with_replacement(DTYPES, 2)),
+                         ids=str)
+def test_cat_and_stack_promote(dtypes: tuple[str, str]) -> None:
+    for lib_fn in ("cat", "stack"):
+        ours = outcome(lambda: getattr(tg, lib_fn)([tensor(tg, d) for d in dtypes]))
+        theirs = outcome(lambda: getattr(torch, lib_fn)([tensor(torch, d) for d in dtypes]))
+        same(ours, theirs, f"{lib_fn}{dtypes}")
+
+
+def test_cat_of_0d_tensors_raises_as_torch() -> None:
+    with pytest.raises(RuntimeError, match="zero-dimensional tensor"):
+        tg.cat([tg.tensor(1.0)])
+    with pytest.raises(RuntimeError, match="zero-dimensional tensor"):
+        torch.cat([torch.tensor(1.0)])
+
+
+def test_integer_widths_are_kept_and_wrap() -> None:
+    i32 = tg.tensor([1, 2], dtype=tg.int32)
+    assert (i32 * 2).dtype == np.int32 and (2 * i32).dtype == np.int32
+    u8 = tg.tensor([0, 1, 200], dtype=tg.uint8)
+    np.testing.assert_array_equal((u8 - 1).numpy(), [255, 0, 199])
+    np.testing.assert_array_equal((u8 + 256).numpy(), [0, 1, 200])
+    np.testing.assert_array_equal((u8 < -1).numpy(), [True, True, True])  # -1 is 255 here
+    for lib in (tg, torch):  # and what torch says
+        t = lib.tensor(np.array([0, 1, 200], dtype=np.uint8))
+        np.testing.assert_array_equal((t - 1).numpy(), [255, 0, 199])
+
+
+CREATION = [[np.float64(1)], [np.float32(1), 2.0], [np.float16(1), 2], [np.float16(1), 2.0],
+            [np.int32(1), 2], [np.uint8(1), 2], [np.int32(1), np.int32(2)], [True, 2],
+            [[np.float64(1)], [2.0]], [1, 2.5], [], [[], []], 2.5, 3, True, np.float64(2.0),
+            np.float32(2.0), np.int32(4), [np.bool_(True), 2.0]]
+
+
+@pytest.mark.parametrize("data", CREATION, ids=repr)
+def test_tensor_from_python_data_has_torchs_dtype(data: Any) -> None:
+    same(outcome(lambda: tg.tensor(data)), outcome(lambda: torch.tensor(data)), repr(data))
+
+
+# ----- float16: stored as float16, computed in float32, rounded once ----------------------
+HALF = {
+    "a + b": lambda a, b: a + b, "a - b": lambda a, b: a - b, "a * b": lambda a, b: a * b,
+    "a / b": lambda a, b: a / b, "a * 0.1": lambda a, b: a * 0.1, "a + 0.1": lambda a, b: a + 0.1,
+    "a - 1/3": lambda a, b: a - 1 / 3, "a / 0.3": lambda a, b: a / 0.3,
+    "0.3 / a": lambda a, b: 0.3 / a, "0.1 * a": lambda a, b: 0.1 * a,
+    "0.7 - a": lambda a, b: 0.7 - a, "a * 3001": lambda a, b: a * 3001,
+    "a * 0-d float64": lambda a, b: a * (b[0] * 0 + 0.1).double(),
+    "0-d float32 * a": lambda a, b: (b[0] * 0 + 0.1).float() * a,
+    "a ** 2": lambda a, b: a ** 2, "|a| ** 1/3": lambda a, b: a.abs() ** (1 / 3),
+    "maximum": lambda a, b: a.maximum(b), "clamp": lambda a, b: a.clamp(-0.1, 0.1),
+    "a < 0.1": lambda a, b: a < 0.1, "where": lambda a, b: a.where(a > 0, 0.1),
+}
+HALF_ROUGH = {  # transcendental: float32 libraries differ in the last bit now and then
+    "exp": lambda a, b: a.exp(), "log": lambda a, b: a.abs().log(),
+    "sqrt": lambda a, b: a.abs().sqrt(), "tanh": lambda a, b: a.tanh(),
+    "sigmoid": lambda a, b: a.sigmoid(), "sum": lambda a, b: a.sum(),
+    "mean": lambda a, b: a.mean(), "var": lambda a, b: a.var(), "std": lambda a, b: a.std(),
+    "softmax": lambda a, b: a.softmax(0), "log_softmax": lambda a, b: a.log_softmax(0),
+    "logsumexp": lambda a, b: a.logsumexp(0),
+}
+
+
+@pytest.mark.parametrize("op", list(HALF) + list(HALF_ROUGH))
+def test_float16_is_computed_in_float32_and_rounded_once(op: str) -> None:
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal(2000).astype(np.float16) for _ in range(2))
+    fn = HALF.get(op) or HALF_ROUGH[op]
+    ours = outcome(lambda: fn(tg.tensor(a), tg.tensor(b)))
+    theirs = outcome(lambda: fn(torch.tensor(a), torch.tensor(b)))
+    same(ours, theirs, op, ulp=op in HALF_ROUGH)
+
+
+@pytest.mark.parametrize("op", ["+", "*", "/", "sum", "exp", "tanh", "sigmoid", "softmax"])
+def test_float16_gradients_stay_float16(op: str) -> None:
+    fns = {"+": lambda a: a + a * 0.5, "*": lambda a: a * a, "/": lambda a: 1.0 / (a.abs() + 1),
+           "sum": lambda a: a.sum(0) * a, "exp": lambda a: a.exp(), "tanh": lambda a: a.tanh(),
+           "sigmoid": lambda a: a.sigmoid(), "softmax": lambda a: a.softmax(1)}
+    x = np.random.default_rng(1).standard_normal((3, 4)).astype(np.float16)
+    compare(fns[op], fns[op], [x], np.float16, double=False, rtol=2e-3, atol=1e-3)
+
+
+# ----- integers through float ops -------------------------------------------------------
+INT_TO_FLOAT = {
+    "sigmoid": lambda lib, a: a.sigmoid(), "exp": lambda lib, a: a.exp(),
+    "log": lambda lib, a: a.log(), "sqrt": lambda lib, a: a.sqrt(), "tanh": lambda lib, a: a.tanh(),
+    "logsumexp": lambda lib, a: a.logsumexp(0), "/": lambda lib, a: a / 2,
+    "rdiv": lambda lib, a: 2 / a, "* 0.5": lambda lib, a: a * 0.5,
+    "clamp": lambda lib, a: a.clamp(0.5, 2.5), "clamp-int": lambda lib, a: a.clamp(0, 2),
+    "** 0.5": lambda lib, a: a ** 0.5, "** 2": lambda lib, a: a ** 2,
+    "2 ** a": lambda lib, a: 2 ** a, "2.0 ** a": lambda lib, a: 2.0 ** a,
+    "** -1": lambda lib, a: a ** -1,
+    "sum": lambda lib, a: a.sum(), "sum(dtype)": lambda lib, a: a.sum(0, dtype=lib.float64),
+    "mean(dtype)": lambda lib, a: a.mean(dtype=lib.float64), "amax": lambda lib, a: a.amax(),
+    "relu": lambda lib, a: a.relu(), "abs": lambda lib, a: a.abs(), "neg": lambda lib, a: -a,
+    "square": lambda lib, a: a.square(), "maximum": lambda lib, a: a.maximum(a * 0),
+    "mean": lambda lib, a: a.mean(), "var": lambda lib, a: a.var(), "std": lambda lib, a: a.std(1),
+    "softmax": lambda lib, a: a.softmax(0), "log_softmax": lambda lib, a: a.log_softmax(-1),
+    "softmax(dtype)": lambda lib, a: a.softmax(0, dtype=lib.float64),
+    "~": lambda lib, a: ~a, "&": lambda lib, a: a & 1, "|": lambda lib, a: a | True,
+}
+
+
+@pytest.mark.parametrize("dtype", ["bool", "uint8", "int32", "int64"])
+@pytest.mark.parametrize("op", INT_TO_FLOAT)
+def test_integer_tensors_through_float_ops(op: str, dtype: str) -> None:
+    arr = np.array([[1, 2, 0], [3, 1, 1]], dtype=dtype)
+    fn = INT_TO_FLOAT[op]
+    ours = outcome(lambda: fn(tg, tg.tensor(arr)))
+    theirs = outcome(lambda: fn(torch, torch.tensor(arr)))
+    assert ours[0] == theirs[0], f"{op}: ours {ours}, torch's {theirs}"
+    if ours[0] == "ok":
+        assert ours[1][0] == theirs[1][0], f"{op}: dtype {ours[1][0]}, torch's {theirs[1][0]}"
+        np.testing.assert_allclose(ours[1][1].astype(float), theirs[1][1].astype(float),
+                                   rtol=1e-6, equal_nan=True)
+    else:
+        assert ours[1] == theirs[1]
+
+
+ERRORS = [("int32", "x.mean()"), ("uint8", "x.mean()"), ("int64", "x.var()"),
+          ("int32", "x.std()"), ("int32", "x.var(1)"), ("int64", "x.softmax(0)"),
+          ("int32", "x.softmax(1)"), ("bool", "x.log_softmax(1)"),
+          ("int32", "x.mean(dtype=lib.int64)"), ("bool", "-x"), ("bool", "x - 1"),
+          ("bool", "1.5 - x"), ("bool", "x - x"), ("bool", "x - True"), ("bool", "x.relu()"),
+          ("bool", "x.abs()"), ("float32", "~x"), ("float32", "x & 1"),
+          ("int32", "x ** -1"), ("float32", "x.reshape(()).size(0)")]
+
+
+@pytest.mark.parametrize("dtype,expr", ERRORS, ids=[f"{d}: {e}" for d, e in ERRORS])
+def test_errors_have_torchs_type_and_message(dtype: str, expr: str) -> None:
+    arr = np.array([[1, 2], [3, 4]], dtype=dtype)[:1, :1] if "reshape" in expr else \
+        np.array([[1, 2], [3, 4]], dtype=dtype)
+    raised = []
+    for lib in (tg, torch):
+        with pytest.raises(Exception) as info:
+            eval(expr, {"x": lib.tensor(arr), "lib": lib})
+        raised.append((type(info.value), str(info.value)))
+    assert raised[0] == raised[1]
+
+
+# ----- gradients keep each input's dtype ------------------------------------------------------
+MIXED = [("float32", "float64"), ("float64", "float32"), ("float16", "float32"),
+         ("float32", "float16"), ("float64", "float16")]
+
+
+@pytest.mark.parametrize("zero_d", [False, True], ids=["dims", "0-d"])
+@pytest.mark.parametrize("dtypes", MIXED, ids=str)
+@pytest.mark.parametrize("op", ["+", "-", "*", "/", "maximum", "where", "pow"])
+def test_gradients_keep_each_inputs_dtype(op: str, dtypes: tuple[str, str], zero_d: bool) -> None:
+    fns = {"+": lambda lib, a, b: a + b, "-": lambda lib, a, b: a - b,
+           "*": lambda lib, a, b: a * b, "/": lambda lib, a, b: a / b,
+           "maximum": lambda lib, a, b: lib.maximum(a, b),
+           "where": lambda lib, a, b: lib.where(a > 0.5, a, b),
+           "pow": lambda lib, a, b: a.abs() ** b}
+    rng = np.random.default_rng(2)
+    xs = [rng.uniform(0.5, 2, (2, 3)).astype(dtypes[0]),
+          rng.uniform(0.5, 2, () if zero_d else (3,)).astype(dtypes[1])]
+    results = []
+    for lib in (torch, tg):
+        ins = [lib.tensor(x, requires_grad=True) for x in xs]
+        out = fns[op](lib, *ins)
+        up = np.linspace(0.5, 1.5, out.numel()).reshape(tuple(out.shape))
+        grads = lib.autograd.grad(out, ins, lib.tensor(up.astype(str(out.dtype).split(".")[-1])))
+        results.append([(str(t.dtype).split(".")[-1], t.detach().numpy()) for t in [out, *grads]])
+    for (dt_t, v_t), (dt_o, v_o) in zip(*results):
+        assert dt_o == dt_t
+        np.testing.assert_allclose(v_o.astype(float), v_t.astype(float), rtol=2e-3, atol=1e-4)
