@@ -272,3 +272,105 @@ def test_gradients_keep_each_inputs_dtype(op: str, dtypes: tuple[str, str], zero
     for (dt_t, v_t), (dt_o, v_o) in zip(*results):
         assert dt_o == dt_t
         np.testing.assert_allclose(v_o.astype(float), v_t.astype(float), rtol=2e-3, atol=1e-4)
+
+
+# ----- positional arguments in torch's order -------------------------------------------------
+POSITIONAL = [
+    "x.sum(1)", "x.sum(1, True)", "x.sum((0, 2), True)", "x.mean(1, True)", "x.mean((0, 1))",
+    "x.var(1)", "x.var(1, False)", "x.var(1, False, True)", "x.var(2, True, True)",
+    "x.var((0, 2), False)", "x.var(False)", "x.var(True)", "x.var(None, False)",
+    "x.std(1, False)", "x.std(2, True, True)", "x.std(False)", "x.std((0, 1), False, True)",
+    "x.max(1)", "x.max(1, True)", "x.min(0, True)", "x.max(y)", "x.amax(1)", "x.amax((0, 1), True)",
+    "x.amin(2, True)", "x.argmax(1)", "x.argmax(1, True)", "x.argmin(2, True)", "x.argmax()",
+    "x.clamp(-0.5, 0.5)", "x.clamp(None, 0.2)", "x.clamp(-0.1)", "x.clip(-0.5, 0.5)",
+    "x.clamp(lo, hi)", "x.clamp(lo)", "x.clamp(None, hi)", "x.transpose(0, 2)",
+    "x.permute(2, 0, 1)", "x.flatten(1)", "x.flatten(0, 1)", "x.unsqueeze(1)",
+    "x.reshape(4, 6)", "x.view(6, 4)", "x.softmax(1)", "x.log_softmax(2)", "x.logsumexp(1)",
+    "x.logsumexp(1, True)", "x.softmax(1, lib.float32)", "x.pow(2)", "x.maximum(y)",
+    "x.minimum(y)", "x.where(x > 0, y)", "x.matmul(w)", "x.size(1)", "x.to(lib.float32)",
+    "x.sum(1, True, dtype=lib.float32)", "x.mean(1, True, dtype=lib.float32)",
+    "lib.sum(x, 1, True)", "lib.mean(x, (1, 2), True)", "lib.var(x, 1, False, True)",
+    "lib.std(x, 1, False)", "lib.clamp(x, -0.5, 0.5)", "lib.clip(x, -0.5, 0.5)",
+    "lib.transpose(x, 0, 1)", "lib.softmax(x, 1)", "lib.log_softmax(x, 1)",
+    "lib.logsumexp(x, 2, True)", "lib.max(x, 1)", "lib.min(x, 2, True)", "lib.max(x, y)",
+    "lib.argmax(x, 1, True)", "lib.argmin(x, 1)", "lib.amax(x, 1, True)", "lib.amin(x, 0)",
+    "lib.flatten(x, 1)", "lib.flatten(x, 0, 1)", "lib.permute(x, (2, 0, 1))",
+    "lib.reshape(x, (4, 6))", "lib.unsqueeze(x, 0)", "lib.squeeze(x[:1], 0)", "lib.pow(x, 2)",
+    "lib.maximum(x, y)", "lib.minimum(x, y)", "lib.matmul(x, w)", "lib.where(x > 0, x, y)",
+    "lib.cat([x, y], 1)", "lib.cat((x, y), -1)", "lib.stack([x, y], 2)", "lib.stack((x, y))",
+    "lib.exp(x)", "lib.add(x, y)", "lib.mul(x, y)", "lib.div(x, y)", "lib.sub(x, y)",
+    "lib.zeros(2, 3)", "lib.ones((2, 3))", "lib.full((2, 3), 1.5)", "lib.arange(1, 7, 2)",
+    "lib.arange(5)", "lib.eye(3, 2)", "lib.zeros_like(x)", "lib.full_like(x, 2.0)",
+]
+
+
+@pytest.mark.parametrize("call", POSITIONAL)
+def test_positional_arguments_are_in_torchs_order(call: str) -> None:
+    """Every public method and function called with positional arguments in torch's
+    documented order: the same values, dtypes and gradients as torch's."""
+    rng = np.random.default_rng(3)
+    arrays = {"x": rng.standard_normal((2, 3, 4)), "y": rng.standard_normal((2, 3, 4)),
+              "w": rng.standard_normal((4, 2)), "lo": rng.uniform(-1, 0, (3, 4)),
+              "hi": rng.uniform(0, 1, (4,))}
+    results = []
+    for lib in (torch, tg):
+        env = {k: lib.tensor(v, requires_grad=True) for k, v in arrays.items()}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = eval(call, {"lib": lib, **env})
+        outs = list(out) if isinstance(out, tuple) else [out]  # (values, indices) too
+        got = [o if not isinstance(o, (lib.Tensor)) else
+               (str(o.dtype).removeprefix("torch."), o.detach().numpy()) for o in outs]
+        first = outs[0]
+        if isinstance(first, lib.Tensor) and first.requires_grad:
+            ins = [t for t in env.values()]
+            grads = lib.autograd.grad((first * lib.tensor(np.linspace(0.5, 2, first.numel()))
+                                       .reshape(tuple(first.shape)).to(first.dtype)).sum(),
+                                      ins, allow_unused=True)
+            got += [None if g is None else g.detach().numpy() for g in grads]
+        results.append(got)
+    theirs, ours = results
+    assert len(ours) == len(theirs)
+    for o, t in zip(ours, theirs):
+        if isinstance(t, tuple):
+            assert o[0] == t[0], f"{call}: dtype {o[0]}, torch's {t[0]}"
+            np.testing.assert_allclose(o[1], t[1], rtol=1e-4, atol=1e-6, err_msg=call)
+        elif isinstance(t, np.ndarray) or isinstance(o, np.ndarray):
+            zero = np.zeros_like(o if o is not None else t)
+            np.testing.assert_allclose(zero if o is None else o, zero if t is None else t,
+                                       rtol=1e-4, atol=1e-6, err_msg=f"{call}: gradient")
+        else:
+            assert o == t, call
+
+
+def test_size_of_a_0d_tensor_raises_as_torch() -> None:
+    for lib in (tg, torch):
+        with pytest.raises(IndexError, match="Dimension specified as 0 but tensor has no "
+                                             "dimensions"):
+            lib.tensor(1.0).size(0)
+
+
+# ----- var and std: one node each, torch's backward (double backward too) -------------------
+MOMENTS = ["a.var()", "a.var(1)", "a.var(0, False, True)", "a.var(correction=2)",
+           "a.var((0, 1), keepdim=True, correction=0)", "a.std()", "a.std(1, False)",
+           "a.std(0, True, True)", "a.std(correction=0)", "a.var(unbiased=False)"]
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (1, 4), (1, 1), (2, 1)], ids=str)
+@pytest.mark.parametrize("call", MOMENTS)
+def test_var_and_std_match_torch_to_the_second_derivative(call: str, shape: tuple) -> None:
+    """Including n <= correction, where torch's gradient is inf or nan and its second
+    derivative 0 (over the whole tensor: the gradient has no graph) or nan (over dims)."""
+    x = np.random.default_rng(4).standard_normal(shape)
+    fn = eval(f"lambda a: {call}")
+    compare(fn, fn, [x], np.float64)
+    compare(fn, fn, [np.full(shape, 0.25)], np.float64)  # constant: std's gradient is 0
+
+
+def test_var_and_std_are_single_nodes() -> None:
+    x = tg.randn(3, 4, requires_grad=True)
+    for name in ("var", "std"):
+        out = getattr(x, name)(1, False)
+        assert out.op == name and out.parents == (x,)
+    assert tg.gradgradcheck(lambda a: a.std(1, keepdim=True) * a.var(0, keepdim=True),
+                            [tg.randn(3, 4, dtype=tg.float64, requires_grad=True)])

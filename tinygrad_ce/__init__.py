@@ -55,7 +55,8 @@ def _function(name: str):  # type: ignore[no-untyped-def]
 
 # top-level functions with torch's names: tinygrad_ce.exp(x) == x.exp()
 for _name in (
-    "add sub mul div pow neg exp log sqrt abs tanh sigmoid relu maximum minimum clamp square "
+    "add sub mul div pow neg exp log sqrt abs tanh sigmoid relu maximum minimum clamp clip "
+    "square reciprocal "
     "sum mean var std max min amax amin argmax argmin logsumexp matmul reshape flatten "
     "transpose permute unsqueeze squeeze softmax log_softmax clone"
 ).split():
