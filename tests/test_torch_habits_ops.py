@@ -374,3 +374,82 @@ def test_var_and_std_are_single_nodes() -> None:
         assert out.op == name and out.parents == (x,)
     assert tg.gradgradcheck(lambda a: a.std(1, keepdim=True) * a.var(0, keepdim=True),
                             [tg.randn(3, 4, dtype=tg.float64, requires_grad=True)])
+
+
+# ----- grad mode: torch's set_grad_enabled, no_grad and enable_grad -----------------------------
+def _grad_mode_program(lib: Any) -> list[bool]:
+    """The grad mode seen at each step of a program that uses every form."""
+    seen = []
+    x = lib.ones(2, requires_grad=True)
+    seen.append((x * 2).requires_grad)
+    lib.set_grad_enabled(False)  # a plain call: takes effect at once
+    seen.append((x * 2).requires_grad)
+    lib.set_grad_enabled(True)
+    seen.append((x * 2).requires_grad)
+    with lib.set_grad_enabled(False):
+        seen.append((x * 2).requires_grad)
+    seen.append((x * 2).requires_grad)
+
+    @lib.set_grad_enabled(False)
+    def off() -> bool:
+        return (x * 2).requires_grad
+
+    seen.append(lib.is_grad_enabled())  # decorating changed nothing
+    seen += [off(), lib.is_grad_enabled()]
+
+    @lib.no_grad  # no parentheses
+    def bare() -> bool:
+        return (x * 2).requires_grad
+
+    @lib.no_grad()
+    def gen() -> Any:
+        seen.append(lib.is_grad_enabled())  # inside the body: off
+        received = yield 1
+        seen.append(lib.is_grad_enabled())
+        seen.append(received)
+        try:
+            yield 2
+        except ValueError:
+            seen.append(("caught", lib.is_grad_enabled()))
+            yield 3
+        return 4
+
+    seen.append(bare())
+    g = gen()
+    seen.append(next(g))
+    seen.append(lib.is_grad_enabled())  # between yields: the caller's mode
+    seen.append(g.send("sent"))
+    seen.append(g.throw(ValueError("in")))
+    with pytest.raises(StopIteration) as stop:
+        next(g)
+    seen.append(stop.value.value)
+
+    @lib.enable_grad
+    def on() -> Any:
+        yield lib.is_grad_enabled()
+
+    with lib.no_grad():
+        seen.append(list(on()))
+        seen.append(lib.is_grad_enabled())
+        with lib.enable_grad():
+            seen.append((x * 2).requires_grad)
+    seen.append(lib.is_grad_enabled())
+    return seen
+
+
+def test_grad_mode_forms_match_torch() -> None:
+    assert _grad_mode_program(tg) == _grad_mode_program(torch)
+
+
+def test_grad_mode_is_per_thread() -> None:
+    import threading
+
+    seen = []
+    tg.set_grad_enabled(False)
+    try:
+        t = threading.Thread(target=lambda: seen.append(tg.is_grad_enabled()))
+        t.start()
+        t.join()
+        assert seen == [True] and not tg.is_grad_enabled()
+    finally:
+        tg.set_grad_enabled(True)
