@@ -453,3 +453,82 @@ def test_grad_mode_is_per_thread() -> None:
         assert seen == [True] and not tg.is_grad_enabled()
     finally:
         tg.set_grad_enabled(True)
+
+
+# ----- pow's higher derivatives, gradients at NaN, inf and ties --------------------------------
+def _derivatives(lib: Any, fn: Callable[[Any], Any], x: np.ndarray, order: int) -> list[Any]:
+    t = lib.tensor(x, requires_grad=True)
+    y, out = fn(t), []
+    for _ in range(order):
+        if not y.requires_grad:  # a constant gradient: every higher derivative is 0
+            out.append(np.zeros_like(x))
+            continue
+        (y,) = lib.autograd.grad(y.sum(), [t], create_graph=True, allow_unused=True)
+        y = y if y is not None else lib.tensor(np.zeros_like(x))
+        out.append(y.detach().numpy().copy())
+    return out
+
+
+POWERS = {"x ** 0.0": lambda a: a ** 0.0, "x ** 0": lambda a: a ** 0,
+          "x ** 1.0": lambda a: a ** 1.0, "x ** 2": lambda a: a ** 2,
+          "x ** 3.0": lambda a: a ** 3.0, "x ** 0.5": lambda a: a ** 0.5,
+          "x ** -1": lambda a: a ** -1, "2.0 ** x": lambda a: 2.0 ** a,
+          "0.0 ** x": lambda a: 0.0 ** a, "x ** x": lambda a: a ** a}
+
+
+@pytest.mark.parametrize("op", POWERS)
+def test_pow_derivatives_to_third_order_match_torch(op: str) -> None:
+    x = np.array([0.0, 1.5, -2.0, 0.25])
+    with np.errstate(all="ignore"):
+        ours = _derivatives(tg, POWERS[op], x, 3)
+    theirs = _derivatives(torch, POWERS[op], x, 3)
+    for order, (o, t) in enumerate(zip(ours, theirs), 1):
+        np.testing.assert_allclose(o, t, rtol=1e-12, equal_nan=True, err_msg=f"{op}: order {order}")
+
+
+SPECIAL = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -1.0, np.nan, 2.0])
+OTHER = np.array([1.0, np.nan, np.inf, 0.0, 0.0, 1.0, np.nan, np.nan, -np.inf])
+AT_SPECIAL = {
+    "relu": lambda lib, a, b: a.relu(), "abs": lambda lib, a, b: a.abs(),
+    "maximum": lambda lib, a, b: lib.maximum(a, b), "minimum": lambda lib, a, b: lib.minimum(a, b),
+    "max(dim)": lambda lib, a, b: lib.stack([a, b]).amax(0),
+    "clamp": lambda lib, a, b: a.clamp(-1.0, 1.0), "clamp(tensor)": lambda lib, a, b: a.clamp(b),
+    "sigmoid": lambda lib, a, b: a.sigmoid(), "tanh": lambda lib, a, b: a.tanh(),
+    "where": lambda lib, a, b: lib.where(a > 0, a, b), "sqrt": lambda lib, a, b: a.sqrt(),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("op", AT_SPECIAL)
+def test_gradients_at_nan_inf_and_ties_match_torch(op: str, dtype: str) -> None:
+    """NaN, +-inf, signed zeros and ties as inputs, and an upstream gradient with inf in
+    it: the values and each input's gradient are torch's, NaN for NaN."""
+    up = np.array([1.0, 2.0, -1.0, 0.5, 1.5, -2.0, 1.0, 3.0, np.inf])
+    results = []
+    for lib in (torch, tg):
+        a, b = (lib.tensor(v.astype(dtype), requires_grad=True) for v in (SPECIAL, OTHER))
+        with np.errstate(all="ignore"):
+            out = AT_SPECIAL[op](lib, a, b)
+            grads = lib.autograd.grad(out, [a, b], lib.tensor(up.astype(dtype)),
+                                      allow_unused=True)
+        results.append([out.detach().numpy()] + [np.zeros(9) if g is None else g.numpy()
+                                                 for g in grads])
+    for what, t, o in zip(("value", "grad a", "grad b"), *results):
+        np.testing.assert_allclose(o, t, rtol=1e-6, atol=0, equal_nan=True,
+                                   err_msg=f"{op} {what}")
+
+
+def test_gradcheck_restores_its_input_when_the_function_raises() -> None:
+    x = tg.tensor([1.0, 2.0, 3.0], dtype=tg.float64, requires_grad=True)
+    calls = []
+
+    def fails_on_second_call(t: tg.Tensor) -> tg.Tensor:
+        calls.append(1)
+        if len(calls) > 1:
+            raise ValueError("boom")
+        return t * 2
+
+    with pytest.raises(ValueError, match="boom"):
+        tg.gradcheck(fails_on_second_call, [x])
+    np.testing.assert_array_equal(x.numpy(), [1.0, 2.0, 3.0])
+

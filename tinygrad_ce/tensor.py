@@ -526,7 +526,7 @@ class Tensor:
                 if zero_e.any():
                     ga = _masked(ga, ~zero_e)
             if e._requires_grad:
-                ge = _masked(g * (out * a.log()), ~((a._data == 0) & (e._data >= 0)))
+                ge = g * _masked(out * a.log(), ~((a._data == 0) & (e._data >= 0)))
             return ga, ge
 
         return _make(data, (a, e), "pow", backward)
