@@ -11,7 +11,8 @@ import torch
 
 import tinygrad_ce as tg
 
-TOL = {np.float32: dict(rtol=2e-4, atol=2e-5), np.float64: dict(rtol=1e-9, atol=1e-11)}
+TOL = {np.float16: dict(rtol=2e-3, atol=1e-3), np.float32: dict(rtol=2e-4, atol=2e-5),
+       np.float64: dict(rtol=1e-9, atol=1e-11)}
 
 
 def tol(dtype: Any) -> dict[str, float]:

@@ -645,8 +645,7 @@ def test_mixed_float_dtypes_promote_and_keep_each_gradient_dtype(
     """float32 with float64: the result is float64 as in torch, and each input's gradient
     has that input's own dtype (torch casts it back, so do we)."""
     dtypes = (np.float64, np.float32) if first_is_double else (np.float32, np.float64)
-    # no 0-d operands: torch counts a 0-d tensor as a scalar (float32 with a 0-d float64 stays
-    # float32), where numpy's promotion is followed here (docs/bad_input.md)
+    # 0-d operands, which promote as scalars, are tests/test_torch_habits_ops.py's
     arrays = [data.draw(_values(dt, s, 3.0)) for dt, s in zip(dtypes, shapes.input_shapes)]
     tt = [torch.tensor(a, requires_grad=True) for a in arrays]
     oo = [tg.Tensor(a, requires_grad=True) for a in arrays]

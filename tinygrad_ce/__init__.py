@@ -20,6 +20,7 @@ from tinygrad_ce.creation import (
     zeros,
     zeros_like,
 )
+from tinygrad_ce.dtypes import promote_types, result_type
 from tinygrad_ce.gradcheck import gradcheck, gradgradcheck
 from tinygrad_ce.random import manual_seed
 from tinygrad_ce.tensor import (
@@ -29,9 +30,12 @@ from tinygrad_ce.tensor import (
     float16,
     float32,
     float64,
+    int8,
+    int16,
     int32,
     int64,
     stack,
+    uint8,
     where,
 )
 
@@ -51,7 +55,8 @@ def _function(name: str):  # type: ignore[no-untyped-def]
 
 # top-level functions with torch's names: tinygrad_ce.exp(x) == x.exp()
 for _name in (
-    "add sub mul div pow neg exp log sqrt abs tanh sigmoid relu maximum minimum clamp square "
+    "add sub mul div pow neg exp log sqrt abs tanh sigmoid relu maximum minimum clamp clip "
+    "square reciprocal "
     "sum mean var std max min amax amin argmax argmin logsumexp matmul reshape flatten "
     "transpose permute unsqueeze squeeze softmax log_softmax clone"
 ).split():
@@ -61,6 +66,7 @@ del _name
 __all__ = [
     "Tensor", "autograd", "tensor", "zeros", "ones", "full", "full_like", "arange", "eye",
     "zeros_like", "ones_like", "randn", "rand", "randint", "manual_seed", "float16", "float32",
-    "float64", "int32", "int64", "bool_", "where", "cat", "stack", "no_grad", "enable_grad",
+    "float64", "uint8", "int8", "int16", "int32", "int64", "bool_", "result_type",
+    "promote_types", "where", "cat", "stack", "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled", "gradcheck", "gradgradcheck", "nn", "optim", "data",
 ]

@@ -75,7 +75,8 @@ def _div_saves(node: Tensor) -> tuple[Tensor, ...]:
 
 def _pow_saves(node: Tensor) -> tuple[Tensor, ...]:
     # a ** e saves its inputs; its output too when the exponent needs a gradient
-    return node._parents + ((node,) if node._parents[1]._requires_grad else ())
+    parents = node._parents
+    return parents + ((node,) if len(parents) > 1 and parents[1]._requires_grad else ())
 
 
 # What each op saves for its backward, as torch's op does: backward refuses exactly when one
@@ -126,11 +127,45 @@ def is_grad_enabled() -> bool:
     return state.enabled
 
 
-class set_grad_enabled:
-    """Context manager and decorator that sets grad mode for this thread."""
+def _wrap_generator(ctx: Callable[[], Any], gen_fn: F) -> F:
+    """A generator function whose body runs under ``ctx()`` at every resumption, and only
+    there: the caller's code between two ``next()`` keeps its own grad mode (torch's
+    ``_DecoratorContextManager``)."""
+    import functools
 
-    def __init__(self, mode: bool) -> None:
-        self.mode = bool(mode)
+    @functools.wraps(gen_fn)
+    def generator(*args: Any, **kwargs: Any) -> Any:
+        gen = gen_fn(*args, **kwargs)
+        try:
+            with ctx():
+                response = gen.send(None)
+            while True:
+                try:
+                    request = yield response
+                except GeneratorExit:
+                    with ctx():
+                        gen.close()
+                    raise
+                except BaseException as e:  # thrown in by the caller: pass it on
+                    with ctx():
+                        response = gen.throw(e)
+                else:
+                    with ctx():
+                        response = gen.send(request)
+        except StopIteration as e:
+            return e.value
+
+    return generator  # type: ignore[return-value]
+
+
+class _GradMode:
+    """Context manager and decorator that sets grad mode for this thread: ``with m:``,
+    ``@m`` on a function (a fresh ``m`` per call) or on a generator function (each
+    resumption runs under it)."""
+
+    mode = True
+
+    def __init__(self) -> None:
         self.prev: list[bool] = []
 
     def __enter__(self) -> None:
@@ -140,35 +175,70 @@ class set_grad_enabled:
     def __exit__(self, *exc: object) -> None:
         state.enabled = self.prev.pop()
 
+    def _fresh(self) -> _GradMode:
+        return type(self)()
+
     def __call__(self, fn: F) -> F:
         import functools
+        import inspect
+
+        if inspect.isclass(fn):
+            raise RuntimeError(f"{type(self).__name__} can only decorate functions, "
+                               f"not the class {fn.__name__}")
+        if inspect.isgeneratorfunction(fn):
+            return _wrap_generator(self._fresh, fn)
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with type(self)(self.mode):
+            with self._fresh():
                 return fn(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
 
 
-class no_grad(set_grad_enabled):
-    """Record nothing inside: ``with no_grad():`` or ``@no_grad()``."""
+class _NoParens(_GradMode):
+    # ``@no_grad`` as well as ``@no_grad()``: called with the function, decorate it
+    def __new__(cls, fn: Any = None) -> Any:
+        if fn is None:
+            return super().__new__(cls)
+        return cls()(fn)
 
-    def __init__(self) -> None:
-        super().__init__(False)
+
+class no_grad(_NoParens):
+    """Record nothing inside: ``with no_grad():``, ``@no_grad()`` or ``@no_grad``."""
+
+    mode = False
+
+
+class enable_grad(_NoParens):
+    """Record again inside a ``no_grad`` block: ``with enable_grad():``, ``@enable_grad``."""
+
+    mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """Set grad mode for this thread. As in torch it takes effect at once, so a plain
+    call ``set_grad_enabled(False)`` switches recording off until told otherwise; as a
+    context manager it restores the mode it found; as a decorator (``@set_grad_enabled(m)``)
+    it leaves the mode as it was and applies ``m`` inside each call."""
+
+    def __init__(self, mode: bool) -> None:
+        super().__init__()
+        self.mode = bool(mode)
+        self._found = state.enabled
+        state.enabled = self.mode
+
+    def __enter__(self) -> None:
+        # the mode to restore is the one found when this object was made, before it set its own
+        self.prev.append(self._found if not self.prev else state.enabled)
+        state.enabled = self.mode
+
+    def _fresh(self) -> _GradMode:
+        return set_grad_enabled(self.mode)
 
     def __call__(self, fn: F) -> F:
-        return set_grad_enabled(False)(fn)
-
-
-class enable_grad(set_grad_enabled):
-    """Record again inside a ``no_grad`` block."""
-
-    def __init__(self) -> None:
-        super().__init__(True)
-
-    def __call__(self, fn: F) -> F:
-        return set_grad_enabled(True)(fn)
+        state.enabled = self._found  # a decorator changes nothing until its function runs
+        return super().__call__(fn)
 
 
 @contextmanager

@@ -23,11 +23,13 @@ def _numeric_jacobian(fn: Callable[..., Any], inputs: Sequence[Tensor], k: int, 
     jac = np.zeros((size, t._data.size))
     for m in range(t._data.size):
         orig = t._data.flat[m]  # .flat writes through, whatever the layout
-        t._data.flat[m] = orig + eps
-        hi = _outputs(fn, inputs)[k]._data.reshape(-1).copy()
-        t._data.flat[m] = orig - eps
-        lo = _outputs(fn, inputs)[k]._data.reshape(-1)
-        t._data.flat[m] = orig
+        try:
+            t._data.flat[m] = orig + eps
+            hi = _outputs(fn, inputs)[k]._data.reshape(-1).copy()
+            t._data.flat[m] = orig - eps
+            lo = _outputs(fn, inputs)[k]._data.reshape(-1)
+        finally:  # the input gets its value back even when fn raises
+            t._data.flat[m] = orig
         jac[:, m] = (hi - lo) / (2 * eps)
     return jac
 

@@ -18,14 +18,29 @@ import numpy as np
 
 from tinygrad_ce import autograd
 from tinygrad_ce.autograd import clock, state
+from tinygrad_ce.dtypes import (
+    DEFAULT_FLOAT,
+    bool_,
+    float16,
+    float32,
+    float64,
+    infer,
+    int8,
+    int16,
+    int32,
+    int64,
+    is_scalar,
+    promote_types,
+    result_type,
+    scalar_array,
+    scalar_result,
+    torch_name,
+    uint8,
+)
 from tinygrad_ce.random import generator
 
-float16 = np.dtype(np.float16)
-float32 = np.dtype(np.float32)
-float64 = np.dtype(np.float64)
-int32 = np.dtype(np.int32)
-int64 = np.dtype(np.int64)
-bool_ = np.dtype(np.bool_)
+__all__ = ["Tensor", "where", "cat", "stack", "float16", "float32", "float64", "uint8", "int8",
+           "int16", "int32", "int64", "bool_"]
 
 Scalar = Union[int, float, bool, np.number, np.bool_]  # noqa: UP007
 TensorLike = Union["Tensor", Scalar, np.ndarray, Sequence[Any]]  # noqa: UP007
@@ -34,6 +49,7 @@ Backward = Callable[["Tensor", "Tensor"], tuple[Union["Tensor", None], ...]]
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
 _KINDS = "fiub"  # float, signed and unsigned int, bool: what a Tensor may hold
+_NATIVE = frozenset((float32, float64))  # dtypes numpy computes in as torch does
 
 
 def _as_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
@@ -49,8 +65,9 @@ def _as_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
 
 
 def _array(data: Any, dtype: Any = None) -> np.ndarray:
-    """numpy array for ``data``: Python floats become float32 (torch's default),
-    numpy arrays keep their dtype, ints stay ints."""
+    """numpy array for ``data`` with torch's dtype: Python floats become float32 (the
+    default dtype), ints int64; numpy arrays and scalars keep their dtype, also inside lists
+    (``[np.float64(1)]`` is float64); mixed kinds promote (``[1, 2.5]`` is float32)."""
     if isinstance(data, Tensor):
         data = data._data
     if dtype is not None:
@@ -67,8 +84,12 @@ def _array(data: Any, dtype: Any = None) -> np.ndarray:
         raise TypeError(
             f"data={_short(data)} has dtype {arr.dtype}; expected numbers (float, int or bool)"
         )
-    if arr.dtype == np.float64 and not isinstance(data, (np.ndarray, np.floating)):
-        arr = arr.astype(np.float32)
+    if isinstance(data, (list, tuple)) and arr.size:
+        dt = infer(data)
+        if dt is not None and dt != arr.dtype:
+            arr = arr.astype(dt)
+    elif arr.dtype == float64 and not isinstance(data, (np.ndarray, np.floating)):
+        arr = arr.astype(DEFAULT_FLOAT)
     return arr
 
 
@@ -243,7 +264,9 @@ class Tensor:
     def size(self, dim: int | None = None) -> Any:
         if dim is None:
             return self._data.shape
-        return self._data.shape[_dims(dim, self.ndim)[0]] if self.ndim else _dims(dim, 0)
+        if self.ndim == 0:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        return self._data.shape[_dims(dim, self.ndim)[0]]
 
     def numpy(self) -> np.ndarray:
         """The values as an ndarray sharing this tensor's memory, as torch's ``numpy()``."""
@@ -640,17 +663,27 @@ class Tensor:
         return self.dtype.kind == "f"
 
     # ----- elementwise binary ops (numpy broadcasting; the engine unbroadcasts) --------
+    # Operands of one dtype take the fast path: numpy computes as torch does there (float16
+    # too: numpy's float16 arithmetic rounds the float32 result once, as torch's CPU
+    # kernels do). Anything else goes through ``_promote``: torch's result dtype.
     def _operand(self, other: TensorLike) -> Tensor:
+        """``other`` as a tensor. A Python or numpy number becomes a 0-d tensor of the
+        dtype torch computes in (the tensor's, unless the number's kind is higher:
+        ``int32 tensor * 2.5`` computes in float32; a float16 tensor's numbers are float32,
+        so ``_promote`` can round them, or not, as torch does); arrays and lists become
+        tensors."""
         if isinstance(other, Tensor):
             return other
         dtype = self._data.dtype
-        if dtype.kind == "f" and isinstance(other, (float, int, np.number)):
-            # a Python or numpy scalar takes the tensor's float dtype, as in torch
+        kind = type(other)
+        if (dtype is float32 or dtype is float64) and (kind is float or kind is int):
             arr = np.asarray(other, dtype=dtype)
+        elif kind is bool:  # stays bool: ``x - True`` is an error, as in torch
+            arr = np.asarray(other)
+        elif is_scalar(other):
+            arr = scalar_array(other, float32 if dtype == float16 else scalar_result(dtype, other))
         else:
             arr = _array(other)
-            if arr.ndim == 0 and dtype.kind == "f" and arr.dtype != dtype:
-                arr = arr.astype(dtype)
         t = _new(Tensor)
         _init(t, arr)
         return t
@@ -661,8 +694,12 @@ class Tensor:
     # input, all of which the cyclic garbage collector walks again and again while a long
     # graph is alive (a 100,000-op chain builds and backpropagates about 1.5x faster).
     def add(self, other: TensorLike) -> Tensor:
-        b = self._operand(other)
-        return _make(self._data + b._data, (self, b), "add", Tensor._add_backward)
+        b = other if isinstance(other, Tensor) else self._operand(other)
+        x, y = self._data, b._data
+        if x.dtype is not y.dtype:
+            x, y, dt = _promote(self, b, other, "add")
+            return _make(_rounded(x + y, dt), (self, b), "add", _ADD_BACKWARD)
+        return _make(x + y, (self, b), "add", _ADD_BACKWARD)
 
     @staticmethod
     def _add_backward(g: Tensor, out: Tensor) -> tuple[Tensor, Tensor]:
@@ -670,8 +707,12 @@ class Tensor:
         return g, g
 
     def sub(self, other: TensorLike) -> Tensor:
-        b = self._operand(other)
-        return _make(self._data - b._data, (self, b), "sub", Tensor._sub_backward)
+        b = other if isinstance(other, Tensor) else self._operand(other)
+        x, y = self._data, b._data
+        if x.dtype is not y.dtype or x.dtype is bool_:
+            x, y, dt = _promote(self, b, other, "sub")
+            return _make(_rounded(x - y, dt), (self, b), "sub", _SUB_BACKWARD)
+        return _make(x - y, (self, b), "sub", _SUB_BACKWARD)
 
     @staticmethod
     def _sub_backward(g: Tensor, out: Tensor) -> tuple[Tensor, Tensor | None]:
@@ -679,8 +720,12 @@ class Tensor:
         return g, -g if out._parents[1]._requires_grad else None
 
     def mul(self, other: TensorLike) -> Tensor:
-        b = self._operand(other)
-        return _make(self._data * b._data, (self, b), "mul", Tensor._mul_backward)
+        b = other if isinstance(other, Tensor) else self._operand(other)
+        x, y = self._data, b._data
+        if x.dtype is not y.dtype:
+            x, y, dt = _promote(self, b, other, "mul")
+            return _make(_rounded(x * y, dt), (self, b), "mul", _MUL_BACKWARD)
+        return _make(x * y, (self, b), "mul", _MUL_BACKWARD)
 
     @staticmethod
     def _mul_backward(g: Tensor, out: Tensor) -> tuple[Tensor | None, Tensor | None]:
@@ -689,8 +734,14 @@ class Tensor:
         return g * b if a._requires_grad else None, g * a if b._requires_grad else None
 
     def div(self, other: TensorLike) -> Tensor:
-        b = self._operand(other)
-        return _make(self._data / b._data, (self, b), "div", Tensor._div_backward)
+        # true division: integers divide as float32 (torch's default dtype)
+        b = other if isinstance(other, Tensor) else self._operand(other)
+        x, y = self._data, b._data
+        dt = x.dtype
+        if dt is not y.dtype or (dt is not float32 and dt is not float64 and dt is not float16):
+            x, y, dt = _promote(self, b, other, "div")
+            return _make(_rounded(x / y, dt), (self, b), "div", _DIV_BACKWARD)
+        return _make(x / y, (self, b), "div", _DIV_BACKWARD)
 
     @staticmethod
     def _div_backward(g: Tensor, out: Tensor) -> tuple[Tensor | None, Tensor | None]:
@@ -698,36 +749,79 @@ class Tensor:
         a, b = out._parents
         return g / b if a._requires_grad else None, -g * a / (b * b) if b._requires_grad else None
 
+    def reciprocal(self) -> Tensor:
+        # d/dx 1/x = -1/x^2 = -out^2; integers give float32
+        x = self._data
+        data = np.reciprocal(x) if x.dtype.kind == "f" else _in_float(np.reciprocal, x)
+        return _make(data, (self,), "reciprocal", lambda g, out: (-g * out * out,))
+
     def pow(self, exponent: TensorLike) -> Tensor:
         # d/da a^e = e a^(e-1) (0 where e == 0), d/de a^e = a^e log a (0 where a == 0, e >= 0)
-        a, e = self, self._operand(exponent)
-        zero_e = bool((e._data == 0).any())
+        if is_scalar(exponent):
+            return self._pow_scalar(exponent)
+        a = self
+        e = exponent if isinstance(exponent, Tensor) else self._operand(exponent)
+        x, y = a._data, e._data
+        dt = x.dtype
+        if dt is not y.dtype or (dt is not float32 and dt is not float64):
+            x, y, dt = _promote(a, e, exponent, "pow")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            data = _rounded(x ** y, dt)
 
         def backward(g: Tensor, out: Tensor) -> tuple[Tensor | None, Tensor | None]:
             ga = ge = None
             if a._requires_grad:
-                ga = g * e * a ** (e - 1)
-                if zero_e:
-                    ga = where(e._data == 0, 0.0, ga)
+                ga = g * (e * a ** (e - 1))
+                zero_e = e._data == 0
+                if zero_e.any():
+                    ga = _masked(ga, ~zero_e)
             if e._requires_grad:
-                ge = where((a._data == 0) & (e._data >= 0), 0.0, g * out * a.log())
+                ge = g * _masked(out * a.log(), ~((a._data == 0) & (e._data >= 0)))
             return ga, ge
 
-        return _make(a._data ** e._data, (a, e), "pow", backward)
+        return _make(data, (a, e), "pow", backward)
+
+    def _pow_scalar(self, e: Scalar) -> Tensor:
+        # a number as exponent, as torch's pow(Tensor, Scalar): the gradient of x ** 0 is
+        # zeros with no graph, so every higher derivative of x ** 0 (and of x ** 1, ...) is 0,
+        # not 0 * inf at x = 0
+        x, ec, dt = self._data, e, self._data.dtype
+        if dt not in _NATIVE:
+            dt = scalar_result(dt, e)
+            if dt.kind != "f" and e < 0:
+                raise RuntimeError("Integers to negative integer powers are not allowed.")
+            # float16 is computed in float32, the exponent rounded to float16 first (torch's)
+            cdt = float32 if dt == float16 else dt
+            x, ec = x.astype(cdt, copy=False), scalar_array(e, dt).astype(cdt)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            data = _rounded(x ** ec, dt)
+        return _make(data, (self,), "pow", lambda g, out: (_pow_scalar_backward(g, self, e),))
 
     def maximum(self, other: TensorLike) -> Tensor:
-        # the larger input gets the gradient; ties split it in half (as torch does)
-        a, b = self, self._operand(other)
-        share = (a._data > b._data) + 0.5 * (a._data == b._data)
-        return _make(np.maximum(a._data, b._data), (a, b), "maximum",
-                     lambda g, out: (g * share.astype(g.dtype), g * (1 - share).astype(g.dtype)))
+        # the larger input gets the gradient, ties split it in half; where either is NaN,
+        # both get it (torch's rule)
+        b = other if isinstance(other, Tensor) else self._operand(other)
+        x, y = self._data, b._data
+        if x.dtype is not y.dtype:
+            x, y, dt = _promote(self, b, other, "maximum")
+            data = _rounded(np.maximum(x, y), dt)
+        else:
+            data = np.maximum(x, y)
+        return _make(data, (self, b), "maximum",
+                     lambda g, out: _pick_backward(g, self, b, np.less))
 
     def minimum(self, other: TensorLike) -> Tensor:
-        # the smaller input gets the gradient; ties split it in half (as torch does)
-        a, b = self, self._operand(other)
-        share = (a._data < b._data) + 0.5 * (a._data == b._data)
-        return _make(np.minimum(a._data, b._data), (a, b), "minimum",
-                     lambda g, out: (g * share.astype(g.dtype), g * (1 - share).astype(g.dtype)))
+        # the smaller input gets the gradient, ties split it in half; where either is NaN,
+        # both get it (torch's rule)
+        b = other if isinstance(other, Tensor) else self._operand(other)
+        x, y = self._data, b._data
+        if x.dtype is not y.dtype:
+            x, y, dt = _promote(self, b, other, "minimum")
+            data = _rounded(np.minimum(x, y), dt)
+        else:
+            data = np.minimum(x, y)
+        return _make(data, (self, b), "minimum",
+                     lambda g, out: _pick_backward(g, self, b, np.greater))
 
     __add__ = add
     __sub__ = sub
@@ -736,19 +830,33 @@ class Tensor:
     __pow__ = pow
 
     def __radd__(self, other: TensorLike) -> Tensor:
-        return self._operand(other).add(self)
+        return self.add(other)
+
+    def _reflected(self, other: TensorLike) -> Tensor:
+        """A number on the left of ``-`` or ``**``, as a 0-d tensor of torch's result dtype."""
+        if is_scalar(other) and type(other) is not bool:
+            return _constant(scalar_array(other, scalar_result(self._data.dtype, other)))
+        return self._operand(other)
 
     def __rsub__(self, other: TensorLike) -> Tensor:
-        return self._operand(other).sub(self)
+        return self._reflected(other).sub(self)
 
     def __rmul__(self, other: TensorLike) -> Tensor:
-        return self._operand(other).mul(self)
+        return self.mul(other)
 
     def __rtruediv__(self, other: TensorLike) -> Tensor:
-        return self._operand(other).div(self)
+        # other / self as torch computes it: (1 / self) * other, two roundings, one node
+        b = self._operand(other)
+        x = self._data
+        r = np.reciprocal(x) if x.dtype.kind == "f" else _in_float(np.reciprocal, x)
+        if type(other) is float and r.dtype is b._data.dtype:
+            data = r * other  # a Python float stays in the tensor's dtype (numpy's NEP 50)
+        else:
+            data = _constant(r).mul(other)._data
+        return _make(data, (b, self), "div", _DIV_BACKWARD)
 
     def __rpow__(self, other: TensorLike) -> Tensor:
-        return self._operand(other).pow(self)
+        return self._reflected(other).pow(self)
 
     def __matmul__(self, other: TensorLike) -> Tensor:
         return self.matmul(other)
@@ -757,8 +865,12 @@ class Tensor:
         return self._operand(other).matmul(self)
 
     # ----- comparisons: not differentiable, bool results ------------------------------
-    def _compare(self, other: TensorLike, fn: Callable[..., np.ndarray]) -> Tensor:
-        return Tensor(fn(self._data, self._operand(other)._data))
+    def _compare(self, other: TensorLike, fn: Callable[..., np.ndarray], op: str = "") -> Tensor:
+        b = other if isinstance(other, Tensor) else self._operand(other)
+        x, y = self._data, b._data
+        if x.dtype is not y.dtype:
+            x, y, _ = _promote(self, b, other, op)
+        return _constant(np.asarray(fn(x, y)))
 
     def __lt__(self, other: TensorLike) -> Tensor:  # type: ignore[override]
         return self._compare(other, np.less)
@@ -781,77 +893,137 @@ class Tensor:
     lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
 
     def __invert__(self) -> Tensor:
+        if self.dtype.kind == "f":
+            raise TypeError(
+                "~ (operator.invert) is only implemented on integer and Boolean-type tensors")
         return Tensor(~self._data)
 
+    def _bitwise(self, other: TensorLike, fn: Callable[..., np.ndarray], name: str) -> Tensor:
+        b = other if isinstance(other, Tensor) else self._operand(other)
+        dt = result_type(self, other if is_scalar(other) else b)
+        if dt.kind == "f":
+            raise NotImplementedError(f'"{name}_cpu" not implemented for \'{torch_name(dt)}\'')
+        return Tensor(fn(self._data.astype(dt, copy=False), b._data.astype(dt, copy=False)))
+
     def __and__(self, other: TensorLike) -> Tensor:
-        return self._compare(other, np.bitwise_and)
+        return self._bitwise(other, np.bitwise_and, "bitwise_and")
 
     def __or__(self, other: TensorLike) -> Tensor:
-        return self._compare(other, np.bitwise_or)
+        return self._bitwise(other, np.bitwise_or, "bitwise_or")
+
+    def __xor__(self, other: TensorLike) -> Tensor:
+        return self._bitwise(other, np.bitwise_xor, "bitwise_xor")
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
     # ----- elementwise unary ops --------------------------------------------------------
+    # Integer and bool tensors give float32 (torch's default dtype); float16 is computed in
+    # float32 and rounded once (``_in_float``).
     def neg(self) -> Tensor:
         # d/dx -x = -1
-        return _make(-self._data, (self,), "neg", lambda g, out: (-g,))
+        try:
+            data = -self._data
+        except TypeError:  # numpy refuses bools too, in other words
+            raise RuntimeError(
+                "Negation, the `-` operator, on a bool tensor is not supported. If you are "
+                "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+            ) from None
+        return _make(data, (self,), "neg", _neg_backward)
 
     __neg__ = neg
 
     def exp(self) -> Tensor:
         # d/dx e^x = e^x
-        return _make(np.exp(self._data), (self,), "exp", lambda g, out: (g * out,))
+        x = self._data
+        data = np.exp(x) if x.dtype is float32 or x.dtype is float64 else _in_float(np.exp, x)
+        return _make(data, (self,), "exp", _exp_backward)
 
     def log(self) -> Tensor:
         # d/dx log x = 1 / x
+        x = self._data
         with np.errstate(divide="ignore", invalid="ignore"):
-            data = np.log(self._data)
+            data = np.log(x) if x.dtype is float32 or x.dtype is float64 else _in_float(np.log, x)
         return _make(data, (self,), "log", lambda g, out: (g / self,))
 
     def sqrt(self) -> Tensor:
         # d/dx sqrt x = 1 / (2 sqrt x)
+        x = self._data
         with np.errstate(invalid="ignore"):
-            data = np.sqrt(self._data)
-        return _make(data, (self,), "sqrt", lambda g, out: (g / (out * 2),))
+            data = np.sqrt(x) if x.dtype is float32 or x.dtype is float64 else _in_float(np.sqrt, x)
+        return _make(data, (self,), "sqrt", _sqrt_backward)
 
     def square(self) -> Tensor:
-        return self * self
+        # x * x; a bool squares to int64, as torch's pow(x, 2)
+        return self * self if self.dtype.kind != "b" else self.pow(2)
 
     def abs(self) -> Tensor:
-        # d/dx |x| = sign(x) (0 at 0, as torch)
-        sign = np.sign(self._data)
-        return _make(np.abs(self._data), (self,), "abs", lambda g, out: (g * sign,))
+        # d/dx |x| = sgn(x): 0 at 0 and at NaN, as torch's
+        x = self._data
+        if x.dtype.kind == "b":
+            raise NotImplementedError("\"abs_cpu\" not implemented for 'Bool'")
+        return _make(np.abs(x), (self,), "abs", lambda g, out: (g * _sgn(self._data),))
 
     __abs__ = abs
 
     def tanh(self) -> Tensor:
         # d/dx tanh x = 1 - tanh^2 x
-        return _make(np.tanh(self._data), (self,), "tanh", lambda g, out: (g * (1 - out * out),))
+        x = self._data
+        data = np.tanh(x) if x.dtype is float32 or x.dtype is float64 else _in_float(np.tanh, x)
+        return _make(data, (self,), "tanh", _tanh_backward)
 
     def sigmoid(self) -> Tensor:
-        # d/dx s(x) = s(x) (1 - s(x)); split by sign so exp never overflows
+        # d/dx s(x) = s(x) (1 - s(x))
         x = self._data
-        with np.errstate(over="ignore"):
-            z = np.exp(-np.abs(x))
-        data = np.where(x >= 0, 1 / (1 + z), z / (1 + z)).astype(x.dtype, copy=False)
-        return _make(data, (self,), "sigmoid", lambda g, out: (g * out * (1 - out),))
+        data = _sigmoid(x) if x.dtype is float32 or x.dtype is float64 else _in_float(_sigmoid, x)
+        return _make(data, (self,), "sigmoid", _sigmoid_backward)
 
     def relu(self) -> Tensor:
-        # d/dx relu x = 1 where x > 0, else 0
-        # max(x, 0), not x * mask: -inf * 0 would be nan (torch: relu(-inf) = 0, relu(nan) = nan)
-        mask = self._data > 0
-        return _make(np.maximum(self._data, 0), (self,), "relu", lambda g, out: (g * mask,))
+        # d/dx relu x = 1 where relu x > 0, else 0; a NaN passes the gradient (torch's
+        # threshold_backward). max(x, 0), not x * mask: -inf * 0 would be nan
+        x = self._data
+        if x.dtype.kind == "b":
+            raise RuntimeError("Boolean inputs not supported for relu")
+        return _make(np.maximum(x, 0), (self,), "relu", _relu_backward)
 
-    def clamp(self, min: Scalar | None = None, max: Scalar | None = None) -> Tensor:
-        # gradient passes where min <= x <= max (bounds included, as torch)
+    def clamp(self, min: TensorLike | None = None, max: TensorLike | None = None) -> Tensor:
+        """min(max(x, min), max); the bounds may be numbers or tensors (broadcast). The
+        gradient goes to x where min <= x <= max (bounds included), else to the bound that
+        was taken: to max wherever max < min, as torch's."""
         if min is None and max is None:
             raise RuntimeError("clamp: at least one of min and max must not be None")
         x = self._data
-        data = np.clip(x, min, max).astype(x.dtype, copy=False)
-        mask = np.ones(x.shape, dtype=bool)
-        if min is not None:
-            mask &= x >= min
-        if max is not None:
-            mask &= x <= max
-        return _make(data, (self,), "clamp", lambda g, out: (g * mask,))
+        dt = x.dtype
+        lo_t, hi_t = min, max
+        if dt.kind == "f" and (min is None or is_scalar(min)) and (max is None or is_scalar(max)):
+            # numbers as bounds: they take the float tensor's dtype
+            lo = None if min is None else np.asarray(min, dt)
+            hi = None if max is None else np.asarray(max, dt)
+            bounds: tuple[Tensor, ...] = ()
+        else:
+            lo_t, hi_t = (b if b is None or is_scalar(b) else _as_tensor(b) for b in (min, max))
+            dt = result_type(self, lo_t, hi_t)
+            x = x.astype(dt, copy=False)
+            lo, hi = (None if b is None else b._data.astype(dt, copy=False)
+                      if isinstance(b, Tensor) else scalar_array(b, dt) for b in (lo_t, hi_t))
+            bounds = tuple(b for b in (lo_t, hi_t) if isinstance(b, Tensor))
+        data = x if lo is None else np.maximum(x, lo)
+        data = data if hi is None else np.minimum(data, hi)
+        has_lo, has_hi = isinstance(lo_t, Tensor), isinstance(hi_t, Tensor)
+
+        def backward(g: Tensor, out: Tensor) -> tuple[Tensor | None, ...]:
+            if lo is not None and hi is not None:
+                keep = ((x >= lo) & (x <= hi), (x < lo) & (lo < hi), (x > hi) | (hi < lo))
+            elif lo is not None:
+                keep = (x >= lo, x < lo, None)
+            else:
+                keep = (x <= hi, None, x > hi)
+            grads = [_masked(g, keep[0]) if self._requires_grad else None]
+            for has, k, b in ((has_lo, keep[1], lo_t), (has_hi, keep[2], hi_t)):
+                if has:
+                    grads.append(_masked(g, k) if b._requires_grad else None)
+            return tuple(grads)
+
+        return _make(np.asarray(data), (self,) + bounds, "clamp", backward)
 
     clip = clamp
 
@@ -859,52 +1031,100 @@ class Tensor:
         return where(condition, self, other)
 
     # ----- reductions -------------------------------------------------------------------
-    def sum(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+    def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None, axis: Any = None,
             keepdims: bool | None = None) -> Tensor:
-        # d/dx_i sum(x) = 1: the gradient is broadcast back over the summed axes
+        """d/dx_i sum(x) = 1: the gradient is broadcast back over the summed axes. Integers
+        and bools sum to int64 (torch's); ``dtype`` casts the input first."""
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
         axes = _dims(dim, self.ndim)
         shape, kshape = self.shape, _kept_shape(self.shape, axes)
-        data = self._data.sum(axis=axes, keepdims=keepdim)
+        x = self._data
+        if dtype is not None or (x.dtype is not float32 and x.dtype is not float64):
+            x, dt = _reduction_input(x, dtype, "sum")
+            data = _rounded(x.sum(axis=axes, keepdims=keepdim), dt)
+        else:
+            data = x.sum(axis=axes, keepdims=keepdim)
         return _make(np.asarray(data), (self,), "sum",
                      lambda g, out: (g.reshape(kshape).expand(shape),))
 
-    def mean(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
-             keepdims: bool | None = None) -> Tensor:
-        # d/dx_i mean(x) = 1 / n
+    def mean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
+             axis: Any = None, keepdims: bool | None = None) -> Tensor:
+        """d/dx_i mean(x) = 1 / n. Floats only, as torch's (``dtype`` casts the input first)."""
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
         axes = _dims(dim, self.ndim)
         shape, kshape = self.shape, _kept_shape(self.shape, axes)
         n = int(np.prod([shape[i] for i in axes]))
+        x, dt = self._data, self._data.dtype
+        if dtype is not None or dt not in _NATIVE:
+            x, dt = _reduction_input(x, dtype, "mean")
         with np.errstate(invalid="ignore", divide="ignore"):
             # the mean of nothing is 0 / 0 = nan, quietly (as torch's; numpy's mean warns)
-            data = np.asarray(self._data.mean(axis=axes, keepdims=keepdim) if n else
-                              self._data.sum(axis=axes, keepdims=keepdim) / self.dtype.type(0))
-        return _make(data, (self,), "mean",
+            data = np.asarray(x.mean(axis=axes, keepdims=keepdim) if n else
+                              x.sum(axis=axes, keepdims=keepdim) / x.dtype.type(0))
+        return _make(_rounded(data, dt), (self,), "mean",
                      lambda g, out: (g.reshape(kshape).expand(shape) / n,))
 
-    def var(self, dim: Any = None, keepdim: bool = False, *, correction: int = 1,
-            unbiased: bool | None = None, axis: Any = None,
+    def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+            correction: float | None = None, axis: Any = None,
             keepdims: bool | None = None) -> Tensor:
-        """sum((x - mean)^2) / (n - correction), composed from primitives."""
-        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
-        if unbiased is not None:
-            correction = 1 if unbiased else 0
-        axes = _dims(dim, self.ndim)
-        n = int(np.prod([self.shape[i] for i in axes]))
-        centred = self - self.mean(axes, keepdim=True)
-        return (centred * centred).sum(axes, keepdim=keepdim) / builtins.max(n - correction, 0)
+        """sum((x - mean)^2) / max(0, n - correction); d/dx_i = 2 (x_i - mean) / (n - correction).
+        torch's overloads: ``var(dim, unbiased, keepdim)``, ``var(dim, *, correction,
+        keepdim)`` and ``var(unbiased)``; ``unbiased=False`` is ``correction=0``."""
+        return self._moment("var", dim, unbiased, keepdim, correction, axis, keepdims)
 
-    def std(self, dim: Any = None, keepdim: bool = False, *, correction: int = 1,
-            unbiased: bool | None = None, axis: Any = None,
+    def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+            correction: float | None = None, axis: Any = None,
             keepdims: bool | None = None) -> Tensor:
-        # sqrt(var); d/dvar = 1 / (2 std), taken as 0 where std == 0 (a constant input: no
-        # direction is preferred), as torch does, instead of inf * 0 = nan
-        v = self.var(dim, keepdim, correction=correction, unbiased=unbiased, axis=axis,
-                     keepdims=keepdims)
-        zero = v._data == 0
-        return _make(np.sqrt(v._data), (v,), "sqrt", lambda g, out: (
-            where(zero, 0.0, g / (out * 2 + zero.astype(out.dtype))),))
+        """sqrt(var) with ``var``'s arguments; d/dx = d var/dx / (2 std), taken as 0 where
+        std == 0 (a constant input: no direction is preferred), as torch's."""
+        return self._moment("std", dim, unbiased, keepdim, correction, axis, keepdims)
+
+    def _moment(self, op: str, dim: Any, unbiased: bool | None, keepdim: bool,
+                correction: float | None, axis: Any, keepdims: bool | None) -> Tensor:
+        if isinstance(dim, (bool, np.bool_)):  # var(True): torch's var(unbiased) overload
+            if unbiased is not None:
+                raise TypeError(f"{op}(unbiased={dim!r}, unbiased={unbiased!r}): given twice")
+            dim, unbiased = None, bool(dim)
+        if unbiased is not None and correction is not None:
+            raise TypeError(f"{op}(): pass unbiased or correction, not both")
+        c = (1 if unbiased or unbiased is None else 0) if correction is None else correction
+        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        x = self._data
+        if x.dtype.kind != "f":
+            raise RuntimeError("std and var only support floating point and complex dtypes")
+        if x.dtype == float16:  # computed in float32, rounded once, as torch's
+            return self.float()._moment(op, dim, None, keepdim, c, None, None).to(float16)
+        whole = dim is None or self.ndim == 0  # torch's backward treats this case apart
+        axes = _dims(dim, self.ndim)
+        kshape = _kept_shape(self.shape, axes)
+        n = int(np.prod([self.shape[i] for i in axes]))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            centred = x - x.sum(axis=axes, keepdims=True) / n
+            data = np.asarray((centred * centred).sum(axis=axes, keepdims=keepdim)
+                              / builtins.max(n - c, 0))
+            if op == "std":
+                data = np.sqrt(data)
+        dof = n - c
+
+        def var_backward(g: Tensor) -> Tensor:
+            # torch's var_backward: 2 (x - mean) / (n - correction) for the gradient, except
+            # over the whole tensor with n <= correction: inf, or nan where x == mean, with
+            # no graph (so its own derivative is 0)
+            if whole:
+                if dof <= 0:
+                    return g * np.where(x == x.mean(), np.nan, np.inf).astype(x.dtype)
+                return g * (2.0 / dof) * (self - self.mean())
+            g = g if keepdim else g.reshape(kshape)
+            return g * (2.0 / dof if dof else np.inf) * (self - self.mean(axes, keepdim=True))
+
+        if op == "var":
+            return _make(data, (self,), "var", lambda g, out: (var_backward(g),))
+
+        def std_backward(g: Tensor, out: Tensor) -> tuple[Tensor]:
+            zero = out._data == 0  # (+ zero: no division by zero to warn about)
+            return (var_backward(_masked(g / (out * 2 + zero.astype(out.dtype)), ~zero)),)
+
+        return _make(data, (self,), "std", std_backward)
 
     def _extreme(self, dim: Any, keepdim: bool, largest: bool, op: str) -> Tensor:
         # the gradient is shared evenly between tied extremes, as torch's amax/amin do
@@ -975,24 +1195,30 @@ class Tensor:
         return self._select_extreme(dim, keepdim, False, "min")
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        if dim is None:
-            return Tensor(np.array(np.argmax(self._data), dtype=np.int64))
-        (axis,) = _dims(dim, self.ndim)
-        return Tensor(np.argmax(self._data, axis=axis, keepdims=keepdim).astype(np.int64))
+        return self._arg(np.argmax, dim, keepdim)
 
     def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        return self._arg(np.argmin, dim, keepdim)
+
+    def _arg(self, fn: Callable[..., Any], dim: int | None, keepdim: bool) -> Tensor:
+        # the index into the flattened tensor when dim is None (shaped all ones with keepdim)
         if dim is None:
-            return Tensor(np.array(np.argmin(self._data), dtype=np.int64))
+            return Tensor(np.array(fn(self._data), dtype=np.int64).reshape(
+                (1,) * self.ndim if keepdim else ()))
         (axis,) = _dims(dim, self.ndim)
-        return Tensor(np.argmin(self._data, axis=axis, keepdims=keepdim).astype(np.int64))
+        return Tensor(fn(self._data, axis=axis, keepdims=keepdim).astype(np.int64))
 
     def logsumexp(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
                   keepdims: bool | None = None) -> Tensor:
         # log sum_i e^(x_i), shifted by the max; d/dx_i = e^(x_i - out) = softmax(x)_i
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        x = self._data
+        if x.dtype not in _NATIVE:  # integers give float32; float16 computes in float32
+            src = self if x.dtype.kind == "f" else self.detach()
+            return src.float().logsumexp(dim, keepdim).to(x.dtype if x.dtype == float16 else
+                                                          float32)
         axes = _dims(dim, self.ndim)
         shape, kshape = self.shape, _kept_shape(self.shape, axes)
-        x = self._data
         m = np.max(x, axis=axes, keepdims=True) if x.size else np.zeros(kshape, x.dtype)
         m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
         with np.errstate(divide="ignore"):
@@ -1170,9 +1396,26 @@ class Tensor:
         return _make(self._data.copy(), (self,), "clone", lambda g, out: (g,))
 
     # ----- conveniences ---------------------------------------------------------------
-    def softmax(self, dim: int = -1) -> Tensor:
+    def _softmax_input(self, dim: int, dtype: Any, name: str) -> Tensor | None:
+        """The input cast to ``dtype``; float16 goes through float32 (the caller rounds once),
+        None if the input is float32 or float64 already. Integers need a ``dtype``, as torch's."""
+        if dtype is not None:
+            x = self.to(dtype)
+            return x if x.dtype in _NATIVE else x._softmax_input(dim, None, name)
+        if self.dtype in _NATIVE:
+            return None
+        if self.dtype.kind != "f":
+            last = self.ndim == 0 or _dims(dim, self.ndim)[0] == self.ndim - 1
+            raise NotImplementedError(f'"{name}{"_lastdim" if last else ""}_kernel_impl" not '
+                                      f"implemented for '{torch_name(self.dtype)}'")
+        return self.float()
+
+    def softmax(self, dim: int = -1, dtype: Any = None) -> Tensor:
         """p_c = e^(x_c) / sum_k e^(x_k), max-shifted. One node; its backward is the
         Jacobian-vector product of J = diag(p) - p p^T: ``p * (g - sum_c g_c p_c)``."""
+        x = self._softmax_input(dim, dtype, "softmax")
+        if x is not None:
+            return x.softmax(dim).to(self.dtype if dtype is None else dtype)
         if self.ndim == 0:
             return _make(np.ones_like(self._data), (self,), "softmax", lambda g, out: (g * 0,))
         (axis,) = _dims(dim, self.ndim)
@@ -1182,10 +1425,13 @@ class Tensor:
         return _make(p, (self,), "softmax", lambda g, out: (
             out * (g - (g * out).sum(axis, keepdim=True)),))
 
-    def log_softmax(self, dim: int = -1) -> Tensor:
+    def log_softmax(self, dim: int = -1, dtype: Any = None) -> Tensor:
         """log p_c = z_c - log sum_k e^(z_k) with z = x - max: exp never overflows, and z is
         exact, so large logits keep log p (never x - logsumexp(x), which cancels). One node;
         its backward is ``g - p * sum_c g_c`` with ``p = exp(out)``."""
+        x = self._softmax_input(dim, dtype, "log_softmax")
+        if x is not None:
+            return x.log_softmax(dim).to(self.dtype if dtype is None else dtype)
         if self.ndim == 0:
             return _make(np.zeros_like(self._data), (self,), "log_softmax",
                          lambda g, out: (g * 0,))
@@ -1247,6 +1493,13 @@ def _placeholder(dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
             _placeholders.clear()
         a = _placeholders[key] = np.broadcast_to(np.zeros((), dtype), shape)
     return a
+
+
+# the arithmetic ops' backward functions, looked up once rather than on the class per op
+_ADD_BACKWARD = Tensor._add_backward
+_SUB_BACKWARD = Tensor._sub_backward
+_MUL_BACKWARD = Tensor._mul_backward
+_DIV_BACKWARD = Tensor._div_backward
 
 
 # ----- construction helpers (fast paths used by every op) --------------------------------
@@ -1431,6 +1684,127 @@ def _scaled(other: Any, alpha: Any) -> Any:
     return other * alpha if isinstance(other, Tensor) else _value(other) * alpha
 
 
+# ----- dtype helpers (torch's promotion; float16 computed in float32) -------------------
+def _promote(a: Tensor, b: Tensor, other: Any, op: str) -> tuple[np.ndarray, np.ndarray, np.dtype]:
+    """The operands of the binary op ``op`` as the arrays to compute with, and the result
+    dtype: torch.result_type (``other`` is the right operand as given, so a number counts
+    as a wrapped scalar); integers divide as float32. float16 is computed in float32 (the
+    caller rounds once, with ``_rounded``); the 0-d right operand of ``*`` and ``/`` keeps
+    its float32 value there, unrounded, as torch's CPU kernels do."""
+    dt = result_type(a, other if other is not b and is_scalar(other) else b)
+    if op == "div" and dt.kind != "f":
+        dt = DEFAULT_FLOAT
+    elif op == "sub" and bool_ in (a.dtype, b.dtype):
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. Use the "
+            "`^` or `logical_xor()` operator instead." if a.dtype == b.dtype else
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+    x, y = a._data, b._data
+    if other is not b and is_scalar(other):  # the number itself, not as _operand stored it
+        y = scalar_array(other, dt)
+    if dt != float16:
+        return x.astype(dt, copy=False), y.astype(dt, copy=False), dt
+    x = x.astype(float16, copy=False).astype(float32)
+    if op in ("mul", "div") and b.ndim == 0:
+        y = np.asarray(other, float32) if is_scalar(other) else y.astype(float32)
+    else:
+        y = y.astype(float16, copy=False).astype(float32)
+    return x, y, dt
+
+
+def _rounded(data: Any, dt: np.dtype) -> Any:
+    return data if data.dtype == dt else data.astype(dt)
+
+
+def _in_float(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
+    """``fn(x)`` for an array that is not float32 or float64: integers and bools give
+    float32 (torch's default dtype); float16 is computed in float32 and rounded once."""
+    out = fn(x.astype(float32))
+    return out.astype(float16) if x.dtype == float16 else out
+
+
+def _reduction_input(x: np.ndarray, dtype: Any, op: str) -> tuple[np.ndarray, np.dtype]:
+    """What ``sum``/``mean`` reduce (cast to ``dtype`` if given; integers sum as int64) and
+    the dtype they return. float16 is reduced in float32."""
+    if dtype is not None:
+        x = x.astype(_as_dtype(dtype), copy=False)
+    dt = x.dtype
+    if op == "mean" and dt.kind != "f":
+        which = "Input" if dtype is None else "Optional"
+        raise RuntimeError(f"mean(): could not infer output dtype. {which} dtype must be either "
+                           f"a floating point or complex dtype. Got: {torch_name(dt)}")
+    if dt.kind != "f":
+        dt = int64
+        x = x.astype(int64, copy=False)
+    return (x.astype(float32) if dt == float16 else x), dt
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    # split by sign so exp never overflows
+    with np.errstate(over="ignore"):
+        z = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + z), z / (1 + z)).astype(x.dtype, copy=False)
+
+
+def _sgn(x: np.ndarray) -> np.ndarray:
+    """sign(x), with 0 at NaN as torch's sgn."""
+    return np.where(np.isnan(x), 0, np.sign(x)).astype(x.dtype, copy=False)
+
+
+# backward functions of unary ops that read only the output: shared, not a closure per node
+def _neg_backward(g: Tensor, out: Tensor) -> tuple[Tensor]:
+    return (-g,)  # d/dx -x = -1
+
+
+def _exp_backward(g: Tensor, out: Tensor) -> tuple[Tensor]:
+    return (g * out,)  # d/dx e^x = e^x
+
+
+def _sqrt_backward(g: Tensor, out: Tensor) -> tuple[Tensor]:
+    return (g / (out * 2),)  # d/dx sqrt x = 1 / (2 sqrt x)
+
+
+def _tanh_backward(g: Tensor, out: Tensor) -> tuple[Tensor]:
+    return (g * (1 - out * out),)  # d/dx tanh x = 1 - tanh^2 x
+
+
+def _sigmoid_backward(g: Tensor, out: Tensor) -> tuple[Tensor]:
+    return (g * out * (1 - out),)  # d/dx s(x) = s(x) (1 - s(x))
+
+
+def _relu_backward(g: Tensor, out: Tensor) -> tuple[Tensor]:
+    # torch's threshold_backward: zero where the output is <= 0 (not at a NaN)
+    return (_masked(g, ~(out._data <= 0)),)
+
+
+def _masked(g: Tensor, keep: np.ndarray) -> Tensor:
+    """``g`` where ``keep``, else 0, also where ``g`` is inf or NaN (torch's
+    ``where(mask, grad, 0)``); its own gradient is masked the same way."""
+    return _make(np.where(keep, g._data, 0).astype(g.dtype, copy=False), (g,), "where",
+                 lambda g2, out: (_masked(g2, keep),))
+
+
+def _pick_backward(g: Tensor, a: Tensor, b: Tensor,
+                   loses: Callable[..., np.ndarray]) -> tuple[Tensor | None, Tensor | None]:
+    """maximum/minimum, torch's: ``where(a == b, g / 2, g)``, zeroed for the input that
+    lost (``loses(a, b)`` for ``a``). A NaN loses nowhere: both inputs get ``g`` there."""
+    x, y = a._data, b._data
+    shared = g * np.where(x == y, 0.5, 1.0).astype(g.dtype)
+    return (_masked(shared, ~loses(x, y)) if a._requires_grad else None,
+            _masked(shared, ~loses(y, x)) if b._requires_grad else None)
+
+
+def _pow_scalar_backward(g: Tensor, a: Tensor, e: Scalar) -> Tensor:
+    # torch's pow_backward: zeros for e == 0, else g * (e * a^(e-1))
+    if e == 0:
+        t = _new(Tensor)
+        _init(t, np.zeros(a.shape, g.dtype))
+        return t
+    return g * (a.pow(e - 1) * e)
+
+
+
 def _index(index: Any) -> Any:
     """Tensors and lists inside an index become numpy arrays."""
     if isinstance(index, tuple):
@@ -1482,15 +1856,22 @@ def where(condition: TensorLike, input: TensorLike, other: TensorLike) -> Tensor
     if cond.dtype != np.bool_:
         raise RuntimeError(
             f"where expected condition to be a boolean tensor, but got {cond.dtype}")
-    # a scalar takes the other side's dtype, as in torch
-    if isinstance(input, Tensor):
-        a = input
-    else:
-        a = other._operand(input) if isinstance(other, Tensor) else Tensor(input)
-    b = other if isinstance(other, Tensor) else a._operand(other)
-    return _make(np.where(cond, a._data, b._data), (a, b), "where", lambda g, out: (
-        where(cond, g, 0.0) if a._requires_grad else None,
-        where(cond, 0.0, g) if b._requires_grad else None))
+    # dtype: torch.result_type of input and other (a number is a wrapped scalar)
+    a, b = (v if isinstance(v, Tensor) else v if is_scalar(v) else Tensor(v)
+            for v in (input, other))
+    dt = a.dtype if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype == b.dtype \
+        else result_type(a, b)
+    a, b = (v if isinstance(v, Tensor) else _constant(scalar_array(v, dt)) for v in (a, b))
+    data = np.where(cond, a._data.astype(dt, copy=False), b._data.astype(dt, copy=False))
+    return _make(data, (a, b), "where", lambda g, out: (
+        _masked(g, cond) if a._requires_grad else None,
+        _masked(g, ~cond) if b._requires_grad else None))
+
+
+def _constant(data: np.ndarray) -> Tensor:
+    t = _new(Tensor)
+    _init(t, data)
+    return t
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
@@ -1498,6 +1879,9 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     ts = tuple(_as_tensor(t) for t in tensors)
     if not ts:
         raise ValueError("cat expects a non-empty sequence of tensors")
+    for i, t in enumerate(ts):
+        if t.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
     (axis,) = _dims(dim, ts[0].ndim)
     for i, t in enumerate(ts):
         if t.ndim != ts[0].ndim or t.shape[:axis] + t.shape[axis + 1:] != \
@@ -1508,12 +1892,21 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
             )
     bounds = np.cumsum([0] + [t.shape[axis] for t in ts])
     lead = (slice(None),) * axis
+    dt = _common_dtype(ts)
 
     def backward(g: Tensor, out: Tensor) -> tuple[Tensor | None, ...]:
         return tuple(g[lead + (slice(int(lo), int(hi)),)] if t._requires_grad else None
                      for t, lo, hi in zip(ts, bounds[:-1], bounds[1:]))
 
-    return _make(np.concatenate([t._data for t in ts], axis=axis), ts, "cat", backward)
+    return _make(np.concatenate([t._data for t in ts], axis=axis, dtype=dt), ts, "cat", backward)
+
+
+def _common_dtype(ts: Sequence[Tensor]) -> np.dtype:
+    """The dtype ``cat`` and ``stack`` give: every input's, promoted (torch's)."""
+    dt = ts[0].dtype
+    for t in ts[1:]:
+        dt = promote_types(dt, t.dtype)
+    return dt
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
@@ -1538,4 +1931,5 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     def backward(g: Tensor, out: Tensor) -> tuple[Tensor | None, ...]:
         return tuple(g[lead + (i,)] if t._requires_grad else None for i, t in enumerate(ts))
 
-    return _make(np.stack([t._data for t in ts], axis=axis), ts, "stack", backward)
+    return _make(np.stack([t._data for t in ts], axis=axis, dtype=_common_dtype(ts)), ts, "stack",
+                 backward)
