@@ -512,15 +512,33 @@ def backward(
         node.grad = g if node.grad is None else node.grad + g
 
 
+def zero_grad(t: Tensor, set_to_none: bool = True) -> None:
+    """Forget ``t``'s gradient as torch's ``zero_grad`` does: ``None``, or (``set_to_none=
+    False``) zeros written into the gradient itself, so that one held elsewhere sees them."""
+    g = t.grad
+    if g is None:
+        return
+    if set_to_none:
+        t.grad = None
+        return
+    if g._parents:
+        g.detach_()
+    else:
+        g.requires_grad_(False)
+    g.zero_()
+
+
 def grad(
     outputs: Tensor | Sequence[Tensor],
     inputs: Tensor | Sequence[Tensor],
     grad_outputs: Tensor | Sequence[Tensor | None] | None = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
-    allow_unused: bool = False,
+    only_inputs: bool = True,
+    allow_unused: bool | None = None,
 ) -> tuple[Tensor | None, ...]:
-    """d(outputs)/d(inputs) as a tuple, like ``torch.autograd.grad``; ``.grad`` is untouched."""
+    """d(outputs)/d(inputs) as a tuple, like ``torch.autograd.grad`` (``only_inputs`` is
+    torch's deprecated no-op); ``.grad`` is untouched."""
     from tinygrad_ce.tensor import Tensor
 
     outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)

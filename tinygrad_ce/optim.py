@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_ce.autograd import enable_grad, zero_grad
 from tinygrad_ce.tensor import Tensor
 
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
@@ -76,15 +77,12 @@ class Optimizer:
     def zero_grad(self, set_to_none: bool = True) -> None:
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is not None:
-                    p.grad = None if set_to_none else Tensor(np.zeros_like(p._data))
+                zero_grad(p, set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; returns ``closure()``'s loss."""
         loss = None
         if closure is not None:
-            from tinygrad_ce.autograd import enable_grad
-
             with enable_grad():
                 loss = closure()
         todo = []

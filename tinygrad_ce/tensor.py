@@ -1419,7 +1419,7 @@ class Tensor:
         if self.ndim == 0:
             return _make(np.ones_like(self._data), (self,), "softmax", lambda g, out: (g * 0,))
         (axis,) = _dims(dim, self.ndim)
-        p = np.subtract(self._data, _row_shift(self._data, axis))
+        p = _shifted(self._data, axis)[0]
         np.exp(p, out=p)
         p /= p.sum(axis=axis, keepdims=True)
         return _make(p, (self,), "softmax", lambda g, out: (
@@ -1436,23 +1436,40 @@ class Tensor:
             return _make(np.zeros_like(self._data), (self,), "log_softmax",
                          lambda g, out: (g * 0,))
         (axis,) = _dims(dim, self.ndim)
-        z = np.subtract(self._data, _row_shift(self._data, axis))
-        s = np.exp(z).sum(axis=axis, keepdims=True)
-        with np.errstate(divide="ignore"):
-            np.log(s, out=s)
-        z -= s
-        return _make(z, (self,), "log_softmax", lambda g, out: (
+        return _make(_log_softmax(self._data, axis), (self,), "log_softmax", lambda g, out: (
             g - out.exp() * g.sum(axis, keepdim=True),))
 
 
-def _row_shift(x: np.ndarray, axis: int) -> np.ndarray:
-    """The maximum along ``axis`` (keepdims) to shift by before exp; 0 where it is not finite
-    (an all -inf row, or nothing at all), so the shift itself never makes a nan; a +inf
-    makes its row nan, as torch's does."""
+def _row_max(x: np.ndarray, axis: int) -> tuple[np.ndarray, bool]:
+    """The row maximum (keepdims) used to shift before exp, and whether every row's was
+    finite: then each shifted row holds an exact 0, so sum(exp) >= 1 and its log is finite.
+    With no classes at all the maximum is 0."""
     if x.shape[axis] == 0:
-        return np.zeros(x.shape[:axis] + (1,) + x.shape[axis + 1:], dtype=x.dtype)
+        return np.zeros(x.shape[:axis] + (1,) + x.shape[axis + 1:], dtype=x.dtype), False
     m = x.max(axis=axis, keepdims=True)
-    return m if np.isfinite(m).all() else np.where(np.isneginf(m), 0, m).astype(x.dtype)
+    return m, bool(np.isfinite(m).all())
+
+
+def _shifted(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, bool]:
+    """z = x - max(x) (a new array), the maximum and whether every row's was finite. A row
+    whose maximum is +inf or -inf becomes all nan (inf - inf), as in torch: softmax,
+    log_softmax and cross-entropy of such a row are nan, and so is its gradient."""
+    m, finite = _row_max(x, axis)
+    if finite:
+        return np.subtract(x, m), m, True
+    with np.errstate(invalid="ignore"):
+        return np.subtract(x, m), m, False
+
+
+def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    """log p = z - log sum_c e^(z_c) with z = x - max: exp never overflows, and z is
+    exact, so large logits do not lose log p to rounding in x - (max + log sum)."""
+    z = _shifted(x, axis)[0]
+    s = np.exp(z).sum(axis=axis, keepdims=True)
+    with np.errstate(divide="ignore"):
+        np.log(s, out=s)
+    z -= s
+    return z
 
 
 class Released(Tensor):

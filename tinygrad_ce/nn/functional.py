@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_ce.autograd import state
-from tinygrad_ce.tensor import Tensor, _make, where
+from tinygrad_ce.tensor import Tensor, _make, _row_max, _shifted, where
 
 ArrayOrTensor = Tensor | np.ndarray
 _REDUCTIONS = ("none", "mean", "sum")
@@ -80,69 +80,19 @@ def _axis(dim: int, ndim: int) -> int:
     return int(dim) % n
 
 
-def _row_max(x: np.ndarray, axis: int) -> tuple[np.ndarray, bool]:
-    """The row maximum (keepdims) used to shift before exp, and whether every row's was
-    finite: then each shifted row holds an exact 0, so sum(exp) >= 1 and its log is finite.
-    With no classes at all the maximum is 0."""
-    if x.shape[axis] == 0:
-        return np.zeros(x.shape[:axis] + (1,) + x.shape[axis + 1:], dtype=x.dtype), False
-    m = x.max(axis=axis, keepdims=True)
-    return m, bool(np.isfinite(m).all())
-
-
-def _shifted(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, bool]:
-    """z = x - max(x) (a new array), the maximum and whether every row's was finite. A row
-    whose maximum is +inf or -inf becomes all nan (inf - inf), as in torch: softmax,
-    log_softmax and cross-entropy of such a row are nan, and so is its gradient."""
-    m, finite = _row_max(x, axis)
-    if finite:
-        return np.subtract(x, m), m, True
-    with np.errstate(invalid="ignore"):
-        return np.subtract(x, m), m, False
-
-
-def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
-    """log p = z - log sum_c e^(z_c) with z = x - max: exp never overflows, and z is
-    exact, so large logits do not lose log p to rounding in x - (max + log sum)."""
-    z = _shifted(x, axis)[0]
-    s = np.exp(z).sum(axis=axis, keepdims=True)
-    with np.errstate(divide="ignore"):
-        np.log(s, out=s)
-    z -= s
-    return z
-
-
 # ----- softmax and friends ---------------------------------------------------------------
 def softmax(input: ArrayOrTensor, dim: int | None = None, _stacklevel: int = 3,
             dtype: Any = None) -> Tensor:
-    """p_c = e^(x_c) / sum_k e^(x_k), max-shifted. One node; its backward is the
-    Jacobian-vector product of J = diag(p) - p p^T: ``p * (g - sum_c g_c p_c)``."""
+    """p_c = e^(x_c) / sum_k e^(x_k), max-shifted: ``Tensor.softmax``, one node."""
     x = _tensor(input, "input")
-    if dtype is not None:
-        x = x.to(dtype)
-    axis = _axis(_softmax_dim(x.ndim) if dim is None else dim, x.ndim)
-    if x.ndim == 0:
-        return _make(np.ones_like(x._data), (x,), "softmax", lambda g, out: (g * 0,))
-    p = _shifted(x._data, axis)[0]
-    np.exp(p, out=p)
-    p /= p.sum(axis=axis, keepdims=True)
-    return _make(p, (x,), "softmax", lambda g, out: (
-        out * (g - (g * out).sum(axis, keepdim=True)),))
+    return x.softmax(_softmax_dim(x.ndim) if dim is None else dim, dtype)
 
 
 def log_softmax(input: ArrayOrTensor, dim: int | None = None, _stacklevel: int = 3,
                 dtype: Any = None) -> Tensor:
-    """log p_c = x_c - logsumexp(x), max-shifted. One node; its backward is
-    ``g - p * sum_c g_c`` with ``p = exp(out)``."""
+    """log p_c = x_c - logsumexp(x), max-shifted: ``Tensor.log_softmax``, one node."""
     x = _tensor(input, "input")
-    if dtype is not None:
-        x = x.to(dtype)
-    axis = _axis(_softmax_dim(x.ndim) if dim is None else dim, x.ndim)
-    if x.ndim == 0:
-        return _make(np.zeros_like(x._data), (x,), "log_softmax", lambda g, out: (g * 0,))
-    data = _log_softmax(x._data, axis)
-    return _make(data, (x,), "log_softmax", lambda g, out: (
-        g - out.exp() * g.sum(axis, keepdim=True),))
+    return x.log_softmax(_softmax_dim(x.ndim) if dim is None else dim, dtype)
 
 
 def one_hot(tensor: ArrayOrTensor, num_classes: int = -1) -> Tensor:

@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from tinygrad_ce import autograd
+from tinygrad_ce.autograd import zero_grad
 from tinygrad_ce.tensor import Tensor, _as_dtype, float32, float64
 
 
@@ -266,8 +267,7 @@ class Module:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the accumulated gradients (``None``, or zeros with ``set_to_none=False``)."""
         for p in self.parameters():
-            if p.grad is not None:
-                p.grad = None if set_to_none else Tensor(np.zeros_like(p._data))
+            zero_grad(p, set_to_none)
 
     # ----- dtype ------------------------------------------------------------------------------
     def to(self, *args: Any, **kwargs: Any) -> Module:
