@@ -536,3 +536,23 @@ def test_retain_graph_keeps_values() -> None:
     assert not any(t.released for t in loss.parents)
     loss.backward()
     np.testing.assert_allclose(x.grad.numpy(), 4 * np.exp([1.0, 2.0]), rtol=1e-6)
+
+
+@pytest.mark.parametrize("change", ["logits", "target", "index"])
+def test_saved_targets_and_indices_are_checked_as_torch(change: str) -> None:
+    def program(lib: Any, out: dict[str, Any]) -> None:
+        f = tg.nn.functional if lib is tg else torch.nn.functional
+        x = lib.tensor([[1.0, 2.0, 3.0], [0.0, 1.0, 0.0]], requires_grad=True)
+        t, i = lib.tensor([0, 2]), lib.tensor([0, 0, 1])
+        y = x * 1
+        loss = f.cross_entropy(y, t) + (y[i] * lib.tensor([[1.0], [2.0], [3.0]])).sum()
+        if change == "logits":
+            y.mul_(2)  # log_softmax saved its output, not the logits: no refusal
+        elif change == "target":
+            t[0] = 1
+        else:
+            i[1] = 1
+        loss.backward()
+        out["grad"] = x.grad
+
+    same_as_torch(program)

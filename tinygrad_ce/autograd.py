@@ -73,6 +73,12 @@ def _div_saves(node: Tensor) -> tuple[Tensor, ...]:
     return (b, a) if b._requires_grad else (b,) if a._requires_grad else ()
 
 
+def _declared(node: Tensor) -> tuple[Tensor, ...]:
+    # an op that saves tensors which are not its inputs (index tensors, a loss's target)
+    # names them on its backward closure
+    return getattr(node._backward, "saved", ())
+
+
 def _pow_saves(node: Tensor) -> tuple[Tensor, ...]:
     # a ** e saves its inputs; its output too when the exponent needs a gradient
     parents = node._parents
@@ -84,12 +90,14 @@ def _pow_saves(node: Tensor) -> tuple[Tensor, ...]:
 SAVED: dict[str, Callable[[Tensor], tuple[Tensor, ...]]] = {
     **dict.fromkeys(
         ("add", "sub", "neg", "sum", "mean", "reshape", "view", "flatten", "squeeze",
-         "unsqueeze", "transpose", "permute", "expand", "getitem", "clone", "cast", "cat",
+         "unsqueeze", "transpose", "permute", "expand", "clone", "cast", "cat",
          "stack", "max", "min", "index_put", "copy_", "fill_", "zero_", "normal_", "uniform_",
          "scatter"), _nothing),
     **dict.fromkeys(("exp", "sqrt", "tanh", "sigmoid", "relu", "softmax", "log_softmax"),
                     _output),
     **dict.fromkeys(("logsumexp", "amax", "amin", "std"), _inputs_and_output),
+    "getitem": _declared,
+    "cross_entropy": _declared,
     "mul": _each_saves_the_other,
     "matmul": _each_saves_the_other,
     "div": _div_saves,

@@ -1384,6 +1384,10 @@ class Tensor:
                 from None
         shape = self.shape
         backward: Backward = lambda g, out: (_scatter(g, idx, shape),)  # noqa: E731
+        indices = tuple(i for i in (index if isinstance(index, tuple) else (index,))
+                        if isinstance(i, Tensor))
+        if indices:  # torch saves index tensors: changing one in place refuses backward
+            backward.saved = indices  # type: ignore[attr-defined]
         if _is_basic(idx):  # basic indexing is a view of the same memory, as in torch
             if type(data) is not np.ndarray:  # every axis indexed: numpy gave a scalar
                 data = self._data[(idx if isinstance(idx, tuple) else (idx,)) + (Ellipsis,)]

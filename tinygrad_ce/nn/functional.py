@@ -636,6 +636,9 @@ def cross_entropy(input: ArrayOrTensor, target: ArrayOrTensor | int,
                 if tt is not None and tt.requires_grad else None
         return (gx,) if tt is None else (gx, gt)
 
+    # what torch's log_softmax + nll_loss save that is not the logits: target and weight
+    backward.saved = tuple(  # type: ignore[attr-defined]
+        t for t in (target, weight) if isinstance(t, Tensor))
     return _make(out, parents, "cross_entropy", backward)
 
 
