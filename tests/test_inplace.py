@@ -556,3 +556,18 @@ def test_saved_targets_and_indices_are_checked_as_torch(change: str) -> None:
         out["grad"] = x.grad
 
     same_as_torch(program)
+
+
+def test_import_does_not_read_reference_counts() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "def refuse(*a):\n    raise AssertionError('sys.getrefcount was called')\n"
+            "sys.getrefcount = refuse\n"
+            "import tinygrad_ce as tg\n"
+            "x = tg.tensor([1.0, 2.0], requires_grad=True)\n"
+            "(x.reshape(2, 1).T * x).sum().backward()\n"
+            "assert x.grad.tolist() == [2.0, 4.0]\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
