@@ -77,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                     Path(tmp) / f"{label}{r}.json"))
                         bar.update()
         finally:
-            for label, tree in trees.items():
+            for tree in trees.values():
                 if tree != ROOT:
                     subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT,
                                    capture_output=True)
