@@ -150,6 +150,8 @@ INPLACE_ON_NONLEAF: dict[str, Callable[[Any, Any, Any], Any]] = {
     "y.pow_(2)": lambda lib, y, w: y.pow_(2),
     "y.pow_(w)": lambda lib, y, w: y.pow_(w),
     "y.clamp_(0, 3)": lambda lib, y, w: y.clamp_(0, 3),
+    "(y - 3).relu_()": lambda lib, y, w: y.sub_(3).relu_(),
+    "ReLU(inplace=True)(y)": lambda lib, y, w: lib.nn.ReLU(inplace=True)(y),
     "y.zero_()": lambda lib, y, w: y.zero_(),
     "y.fill_(1.5)": lambda lib, y, w: y.fill_(1.5),
     "y.copy_(w * w)": lambda lib, y, w: y.copy_(w * w),

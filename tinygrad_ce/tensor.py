@@ -543,6 +543,13 @@ class Tensor:
 
     clip_ = clamp_
 
+    def relu_(self) -> Tensor:
+        if self._records_inplace():
+            return self._record_inplace(lambda old: old.relu())
+        np.maximum(self._data, 0, out=self._data)
+        self._modified()
+        return self
+
     def _fill_with(self, values: np.ndarray, op: str) -> Tensor:
         """Overwrite every element (zero_, fill_, normal_, ...): no gradient reaches the
         old values, as in torch."""

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_ce import autograd, creation
+from tinygrad_ce import creation
 from tinygrad_ce.nn.module import Module, Parameter, Sequential
 from tinygrad_ce.tensor import Tensor, _as_dtype, float32
 
@@ -67,32 +67,16 @@ def _check_device(device: Any) -> None:
         raise RuntimeError(f"device={device!r}: the only device is 'cpu'")
 
 
-def _records(x: Tensor) -> bool:
-    """Whether an op on ``x`` is recorded in the graph (then it cannot be done in place)."""
-    return x.requires_grad and autograd.state.enabled
-
-
-def _in_place(x: Tensor, values: np.ndarray) -> Tensor:
-    """Write ``values`` into ``x`` (torch's ``inplace=True``), dated like any in-place
-    change. Only where nothing is recorded: in a recorded graph the op is done out of
-    place, giving the same values and gradients (the input keeps its values)."""
-    np.copyto(x._data, values)
-    x._modified()
-    return x
-
-
 class ReLU(Module):
-    """max(x, 0); d/dx = 1 where x > 0. ``inplace=True`` overwrites the input when no
-    graph is being recorded (inference, ``no_grad``), as torch's ``relu_``."""
+    """max(x, 0); d/dx = 1 where x > 0. ``inplace=True`` overwrites the input, as torch's
+    ``relu_`` (recorded in the graph like any in-place op)."""
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.inplace and not _records(x):
-            return _in_place(x, np.maximum(x._data, 0))
-        return x.relu()
+        return x.relu_() if self.inplace else x.relu()
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
@@ -140,9 +124,7 @@ class Dropout(Module):
         keep = creation.generator().random(x.shape) >= self.p
         scale = 0.0 if self.p == 1 else 1 / (1 - self.p)
         mask = (keep * scale).astype(x.dtype)
-        if self.inplace and not _records(x):
-            return _in_place(x, x._data * mask)
-        return x * Tensor(mask)
+        return x.mul_(Tensor(mask)) if self.inplace else x * Tensor(mask)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
