@@ -277,6 +277,7 @@ def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
     order: list[Tensor] = []
     seen: set[int] = set()
     stack: list[tuple[Tensor, bool]] = [(r, False) for r in reversed(roots) if r._requires_grad]
+    moved = clock.moved
     while stack:
         node, expanded = stack.pop()
         if expanded:
@@ -286,7 +287,7 @@ def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
             continue
         seen.add(id(node))
         stack.append((node, True))
-        for p in inputs_of(node) if clock.moved else node._parents:
+        for p in inputs_of(node) if moved else node._parents:
             if p._requires_grad and id(p) not in seen:
                 stack.append((p, False))
     return order
@@ -385,7 +386,8 @@ def backprop(
     result: dict[int, tuple[Tensor, Tensor]] = {}
     retained: list[tuple[Tensor, Tensor]] = []
     ran: list[Tensor] = []
-    check_versions = clock.now > 0
+    # only a node recorded before the last in-place change can have lost what it saved
+    now, moved = clock.now, clock.moved
     with set_grad_enabled(create_graph):
         for node in reversed(order):
             g = grads.pop(id(node), None)
@@ -401,10 +403,10 @@ def backprop(
                 result[id(node)] = (node, g)
             if not node._parents:
                 continue
-            parents = inputs_of(node) if clock.moved else node._parents
-            if check_versions:
+            parents = inputs_of(node) if moved else node._parents
+            if node._clock < now:
                 _check_saved(node)
-                if clock.moved:
+                if moved:
                     for p in parents:
                         _check_view(node, p)
             parent_grads = node._backward(g, node)

@@ -485,6 +485,8 @@ class Tensor:
         self._parents, self._backward, self.op, self.scope = r._parents, r._backward, r.op, r.scope
         self._requires_grad = True
         self._clock = clock.now
+        if any(type(o) is Tensor and type(o._vc) is autograd.Before for o in ops):
+            clock.now += 1  # it read the memory it wrote: backward checks what it saved
         return self
 
     def _ufunc_(self, fn: Callable[..., Any], other: Any) -> Tensor:
