@@ -447,9 +447,11 @@ class Tensor:
 
     def _move(self, old: Tensor) -> None:
         """Make ``old`` this tensor's history: ops recorded from now on see the new node."""
+        global _moved
         self._history = (self._history or []) + [(clock.now, old)]
         old._vc.moved_at = clock.now  # type: ignore[union-attr]
         clock.moved += 1
+        _moved = True
 
     def _record_inplace(self, new: Callable[..., Tensor], *operands: Any) -> Tensor:
         """Write ``new(old)``, ops of the old values, into this tensor; record it in place.
@@ -1552,6 +1554,11 @@ def _init(t: Tensor, data: np.ndarray) -> None:
     t._backward = None
 
 
+# has any tensor's history moved (an in-place op recorded in the graph)? Then a view may be
+# stale, and every op checks its inputs (clock.moved, read here once per op at less cost)
+_moved = False
+
+
 def _make(data: np.ndarray, parents: tuple[Tensor, ...], op: str, backward: Backward) -> Tensor:
     """The output of an op; it joins the graph if grad mode is on and a parent requires grad."""
     out = _new(Tensor)
@@ -1560,7 +1567,7 @@ def _make(data: np.ndarray, parents: tuple[Tensor, ...], op: str, backward: Back
     out._data = data if type(data) is np.ndarray else np.asarray(data)
     out.grad = None
     if state.enabled:
-        if clock.moved:
+        if _moved:
             for p in parents:
                 if p._base is not None and _stale(p):
                     _refresh(p)

@@ -38,8 +38,10 @@ class Linear(Module):
             raise TypeError(f"Linear(dtype={dt}): expected a floating point dtype")
         bound = 1 / math.sqrt(in_features) if in_features > 0 else 0.0
         rng = creation.generator()
-        self.weight = Parameter(
-            rng.uniform(-bound, bound, (out_features, in_features)).astype(dt))
+        # held column-major: x @ W.T then reads W.T row by row, BLAS's fastest case, and the
+        # in-place updates keep that layout (the values and the API are torch's)
+        self.weight = Parameter(np.asfortranarray(
+            rng.uniform(-bound, bound, (out_features, in_features)).astype(dt)))
         if bias:
             self.bias = Parameter(rng.uniform(-bound, bound, (out_features,)).astype(dt))
         else:
