@@ -443,17 +443,18 @@ def release(ran: list[Tensor]) -> None:
     shapes, dtypes), not its arrays. Leaves that require grad stay; tensors the user still
     holds keep their values: the graph points at a released stand-in instead."""
     husks: dict[int, Tensor] = {}
+    small, gone = SMALL, freed  # locals: this loop runs once per node
     for node in ran:
-        node._backward = freed
+        node._backward = gone
         parents = node._parents
         for p in parents:
-            if p._data.nbytes > SMALL and (p._parents or not p._requires_grad):
+            if p._data.nbytes > small and (p._parents or not p._requires_grad):
                 break
         else:
             continue
         kept = []
         for p in parents:
-            if p._data.nbytes <= SMALL or (p._requires_grad and not p._parents):
+            if p._data.nbytes <= small or (p._requires_grad and not p._parents):
                 kept.append(p)
                 continue
             h = husks.get(id(p))
