@@ -815,28 +815,22 @@ class Tensor:
     def maximum(self, other: TensorLike) -> Tensor:
         # the larger input gets the gradient, ties split it in half; where either is NaN,
         # both get it (torch's rule)
-        b = other if isinstance(other, Tensor) else self._operand(other)
-        x, y = self._data, b._data
-        if x.dtype is not y.dtype:
-            x, y, dt = _promote(self, b, other, "maximum")
-            data = _rounded(np.maximum(x, y), dt)
-        else:
-            data = np.maximum(x, y)
-        return _make(data, (self, b), "maximum",
-                     lambda g, out: _pick_backward(g, self, b, np.less))
+        return self._pick(other, "maximum", np.maximum, np.less)
 
     def minimum(self, other: TensorLike) -> Tensor:
-        # the smaller input gets the gradient, ties split it in half; where either is NaN,
-        # both get it (torch's rule)
+        # the smaller input gets the gradient, likewise
+        return self._pick(other, "minimum", np.minimum, np.greater)
+
+    def _pick(self, other: TensorLike, op: str, pick: Callable[..., np.ndarray],
+              loses: Callable[..., np.ndarray]) -> Tensor:
         b = other if isinstance(other, Tensor) else self._operand(other)
         x, y = self._data, b._data
         if x.dtype is not y.dtype:
-            x, y, dt = _promote(self, b, other, "minimum")
-            data = _rounded(np.minimum(x, y), dt)
+            x, y, dt = _promote(self, b, other, op)
+            data = _rounded(pick(x, y), dt)
         else:
-            data = np.minimum(x, y)
-        return _make(data, (self, b), "minimum",
-                     lambda g, out: _pick_backward(g, self, b, np.greater))
+            data = pick(x, y)
+        return _make(data, (self, b), op, lambda g, out: _pick_backward(g, self, b, loses))
 
     __add__ = add
     __sub__ = sub
