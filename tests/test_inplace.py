@@ -64,12 +64,16 @@ SGD_IDIOMS: dict[str, Callable[[Any, Any, float], None]] = {
     "p.data -= lr * p.grad": None,  # written out below: it rebinds p.data
     "p.data += -lr * p.grad": None,
     "p.data.sub_(lr * p.grad.data)": lambda lib, p, lr: p.data.sub_(lr * p.grad.data),
+    "p.data.add_(-lr, p.grad.data) (torch's old overload)": lambda lib, p, lr: p.data.add_(
+        -lr, p.grad.data),
+    "p.copy_(p.add(p.grad, alpha=-lr))": lambda lib, p, lr: p.copy_(p.add(p.grad, alpha=-lr)),
     "p.data.copy_(p - lr * p.grad)": lambda lib, p, lr: p.data.copy_(p.detach() - lr * p.grad),
     "p.data[...] = new values": lambda lib, p, lr: p.data.__setitem__(
         Ellipsis, p.detach() - lr * p.grad),
 }
 
 
+@pytest.mark.filterwarnings("ignore:This overload of add_ is deprecated")
 @pytest.mark.parametrize("idiom", list(SGD_IDIOMS))
 @pytest.mark.parametrize("under_no_grad", [True, False])
 def test_manual_sgd_steps_train_as_in_torch(idiom: str, under_no_grad: bool) -> None:

@@ -10,6 +10,7 @@ Closures capture inputs and plain arrays, never their own output: no reference c
 from __future__ import annotations
 
 import builtins
+import warnings
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Union
@@ -509,14 +510,20 @@ class Tensor:
         self._modified()
         return self
 
-    def add_(self, other: TensorLike, *, alpha: Scalar = 1) -> Tensor:
-        """``self += alpha * other`` in place."""
+    def add_(self, other: TensorLike, *args: Any, alpha: Scalar = 1) -> Tensor:
+        """``self += alpha * other`` in place (``add_(alpha, other)`` too, torch's old
+        overload: ``p.data.add_(-lr, p.grad.data)``)."""
+        if args:
+            alpha, other = _old_overload("add_", other, args)
         if self._records_inplace(other):
             return self._record_inplace(lambda old, o: old.add(_scaled(o, alpha)), other)
         return self._ufunc_(np.add, other if alpha == 1 else _value(other) * alpha)
 
-    def sub_(self, other: TensorLike, *, alpha: Scalar = 1) -> Tensor:
-        """``self -= alpha * other`` in place."""
+    def sub_(self, other: TensorLike, *args: Any, alpha: Scalar = 1) -> Tensor:
+        """``self -= alpha * other`` in place (``sub_(alpha, other)`` too, torch's old
+        overload)."""
+        if args:
+            alpha, other = _old_overload("sub_", other, args)
         if self._records_inplace(other):
             return self._record_inplace(lambda old, o: old.sub(_scaled(o, alpha)), other)
         return self._ufunc_(np.subtract, other if alpha == 1 else _value(other) * alpha)
@@ -708,7 +715,10 @@ class Tensor:
     # not a fresh closure: a closure costs a function object and a cell per captured
     # input, all of which the cyclic garbage collector walks again and again while a long
     # graph is alive (a 100,000-op chain builds and backpropagates about 1.5x faster).
-    def add(self, other: TensorLike) -> Tensor:
+    def add(self, other: TensorLike, *, alpha: Scalar | None = None) -> Tensor:
+        """``self + alpha * other``."""
+        if alpha is not None and alpha != 1:
+            other = _scaled(other, alpha)
         b = other if isinstance(other, Tensor) else self._operand(other)
         x, y = self._data, b._data
         if x.dtype is not y.dtype:
@@ -721,7 +731,10 @@ class Tensor:
         # d/da (a + b) = 1, d/db = 1
         return g, g
 
-    def sub(self, other: TensorLike) -> Tensor:
+    def sub(self, other: TensorLike, *, alpha: Scalar | None = None) -> Tensor:
+        """``self - alpha * other``."""
+        if alpha is not None and alpha != 1:
+            other = _scaled(other, alpha)
         b = other if isinstance(other, Tensor) else self._operand(other)
         x, y = self._data, b._data
         if x.dtype is not y.dtype or x.dtype is bool_:
@@ -1703,6 +1716,18 @@ def _value(x: Any) -> Any:
     if isinstance(x, (list, tuple)):
         return np.asarray(x)
     return x
+
+
+def _old_overload(name: str, alpha: Any, args: tuple[Any, ...]) -> tuple[Any, Any]:
+    """torch's deprecated ``add_(Number alpha, Tensor other)``: it still works, with its
+    warning."""
+    if len(args) != 1 or isinstance(alpha, Tensor) or not isinstance(args[0], Tensor):
+        raise TypeError(f"{name}() takes (other, *, alpha=1) or the deprecated "
+                        f"(Number alpha, Tensor other); got {len(args) + 1} positional arguments")
+    warnings.warn(f"This overload of {name} is deprecated:\n\t{name}(Number alpha, Tensor "
+                  f"other)\nConsider using one of the following signatures instead:\n\t"
+                  f"{name}(Tensor other, *, Number alpha = 1)", UserWarning, stacklevel=3)
+    return alpha, args[0]
 
 
 def _scaled(other: Any, alpha: Any) -> Any:
