@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 import tinygrad_ce as tg
+from tests.system import which
 from tinygrad_ce import nn
 from tinygrad_ce.nn import functional as F
 from tinygrad_ce.viz import draw_graph, render
@@ -27,25 +27,16 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--window-size=1400,900"]
 
 
-def _find(*names: str) -> str:
-    for n in names:
-        path = shutil.which(n)
-        if path:
-            return path
-    pytest.fail(f"{' / '.join(names)} not found on PATH: the browser test needs Debian's "
-                "chromium and chromium-driver (apt-get install chromium chromium-driver; "
-                ".ci/run installs them)")
-
-
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
     options = webdriver.ChromeOptions()
-    options.binary_location = _find("chromium", "chromium-browser")
+    options.binary_location = which("chromium", "chromium-browser", debian="chromium")
     profile = tmp_path / "profile"
     profile.mkdir()
     for flag in FLAGS + [f"--user-data-dir={profile}"]:
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(_find("chromedriver")), options=options)
+    driver_path = which("chromedriver", debian="chromium-driver")
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
     try:
         yield driver
     finally:
