@@ -162,7 +162,8 @@ class Tensor:
         self._data = _array(data, dtype)
         self.grad: Tensor | None = None
         self.op = ""
-        self.name = name
+        if name is not None:
+            self.name = name
         self.scope: tuple[Any, ...] = ()
         self._requires_grad = False
         self._parents: tuple[Tensor, ...] = ()
