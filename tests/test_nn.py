@@ -481,3 +481,15 @@ def test_scope_is_restored_when_forward_raises():
     with pytest.raises(ValueError, match="boom"):
         Boom()(tg.ones(1))
     assert tg.ones(1, requires_grad=True).exp().scope == ()
+
+
+def test_loading_what_is_not_a_checkpoint_says_so_in_our_words(tmp_path) -> None:
+    text = tmp_path / "notes.npz"
+    text.write_text("hello")
+    objects = tmp_path / "objects.npz"
+    np.savez(objects, w=np.array([object()], dtype=object))
+    for path, reason in ((text, "it is not a zip archive"),
+                         (objects, "pickled (object) arrays, which are never unpickled")):
+        with pytest.raises(ValueError, match="is not a readable .npz checkpoint") as e:
+            nn.Linear(2, 2).load(path)
+        assert reason in str(e.value) and "allow_pickle" not in str(e.value)

@@ -510,12 +510,18 @@ def load(path: str | os.PathLike[str]) -> OrderedDict[str, np.ndarray]:
     try:
         # our own file handle: numpy leaves its own open when a truncated zip fails to parse
         with open(path, "rb") as f:
+            if f.read(2) != b"PK":  # else numpy would try it as a pickle and say so
+                raise ValueError("it is not a zip archive")
+            f.seek(0)
             npz = np.load(f, allow_pickle=False)
             if not isinstance(npz, np.lib.npyio.NpzFile):
                 raise ValueError("it holds a single array, not named arrays")
             with npz:
                 return OrderedDict((k, npz[k]) for k in npz.files)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as e:
+        reason = ("it holds pickled (object) arrays, which are never unpickled"
+                  if "pickle" in str(e) else str(e))
         raise ValueError(
-            f"{path!r} is not a readable .npz checkpoint (truncated or another format?): {e}"
+            f"{path!r} is not a readable .npz checkpoint (truncated or another format?): "
+            f"{reason}"
         ) from None
