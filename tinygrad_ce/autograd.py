@@ -476,7 +476,7 @@ def accumulate(leaf: Tensor, g: Tensor, create_graph: bool) -> None:
     (``g0 = x.grad`` held before sees the sum), out of place under ``create_graph``."""
     if leaf.grad is None:
         if not create_graph:
-            g = g.detach()
+            g = g.data  # a plain tensor out of the graph, sharing the memory
             if not g._data.flags.writeable:  # a broadcast (sum's gradient): give it memory
                 g._data = g._data.copy()
         leaf.grad = g
