@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import os
 import re
 import sys
 import time
@@ -644,3 +645,29 @@ def test_edges_into_an_op_with_several_inputs_say_which_input_they_are():
     tips = {label(g, e[0]).split("<B>")[1].split("</B>")[0]: e.attr["tooltip"]
             for e in g.in_edges(sub)}
     assert tips == {"a": "input 1 of 2 of sub", "b": "input 2 of 2 of sub"}
+
+
+@pytest.mark.parametrize("system_dot", [True, False])
+def test_the_graph_renders_pipes_and_views_like_a_graphviz_digraph(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, system_dot: bool):
+    if system_dot:
+        which("dot", debian="graphviz")
+    else:
+        monkeypatch.setenv("PATH", str(tmp_path))  # no dot on PATH: pygraphviz lays it out
+    g = small_model_graph()
+    svg = g.pipe(format="svg", encoding="utf-8")
+    assert ET.fromstring(svg).tag == f"{SVG}svg"
+    assert g.pipe(format="png")[:8] == b"\x89PNG\r\n\x1a\n"
+    out = g.render(tmp_path / "model", format="pdf")
+    assert out == str(tmp_path / "model.pdf")
+    assert (tmp_path / "model.pdf").read_bytes()[:5] == b"%PDF-"
+    assert (tmp_path / "model").read_text() == g.source  # the source beside it, as graphviz
+    out = g.render(outfile=tmp_path / "other.svg", cleanup=True)
+    assert out == str(tmp_path / "other.svg") and not (tmp_path / "other.gv").exists()
+    opened = []
+    monkeypatch.setattr(type(g), "_view", lambda self, path, *, format, quiet: opened.append(
+        (os.fspath(path), format)), raising=True)
+    g.format = "svg"
+    path = g.view(tmp_path / "shown")
+    assert opened == [(path, "svg")] and path.endswith("shown.svg")
+    assert "image/svg+xml" in g._repr_mimebundle_()

@@ -47,6 +47,54 @@ class Graph(graphviz.Digraph):
     def _repr_svg_(self) -> str:
         return self.svg()
 
+    # graphviz.Digraph's own calls, which need a system ``dot``: with one they are
+    # graphviz's; without, the picture is laid out by pygraphviz
+    def pipe(self, format: str | None = None, renderer: str | None = None,  # noqa: A002
+             formatter: str | None = None, neato_no_op: Any = None, quiet: bool = False, *,
+             engine: str | None = None, encoding: str | None = None) -> bytes | str:
+        """The picture as bytes (or text, given an ``encoding``), as graphviz's ``pipe``."""
+        if shutil.which("dot"):
+            return super().pipe(format=format, renderer=renderer, formatter=formatter,
+                                neato_no_op=neato_no_op, quiet=quiet, engine=engine,
+                                encoding=encoding)
+        data = layout(self.source, format or self.format)
+        return data.decode(encoding) if encoding else data
+
+    def render(self, filename: Any = None, directory: Any = None, view: bool = False,
+               cleanup: bool = False, format: str | None = None,  # noqa: A002
+               renderer: str | None = None, formatter: str | None = None,
+               neato_no_op: Any = None, quiet: bool = False, quiet_view: bool = False, *,
+               outfile: Any = None, engine: str | None = None,
+               raise_if_result_exists: bool = False, overwrite_source: bool = False) -> str:
+        """Save the source and write the picture beside it (``<source>.<format>``, or
+        ``outfile``), as graphviz's ``render``; returns the picture's path."""
+        if shutil.which("dot"):
+            return super().render(filename, directory=directory, view=view, cleanup=cleanup,
+                                  format=format, renderer=renderer, formatter=formatter,
+                                  neato_no_op=neato_no_op, quiet=quiet, quiet_view=quiet_view,
+                                  outfile=outfile, engine=engine,
+                                  raise_if_result_exists=raise_if_result_exists,
+                                  overwrite_source=overwrite_source)
+        fmt = format or (Path(outfile).suffix.lstrip(".") if outfile else "") or self.format
+        if outfile is not None and filename is None:
+            filename = Path(outfile).with_suffix(".gv")
+        source = self.save(filename, directory=directory)
+        out = Path(outfile) if outfile is not None else Path(f"{source}.{fmt}")
+        if raise_if_result_exists and out.exists():
+            raise FileExistsError(f"output file exists: {os.fspath(out)!r}")
+        out.write_bytes(layout(self.source, fmt))
+        if cleanup:
+            os.remove(source)
+        if view:
+            self._view(out, format=fmt, quiet=quiet_view)
+        return os.fspath(out)
+
+    def view(self, filename: Any = None, directory: Any = None, cleanup: bool = False,
+             quiet: bool = False, quiet_view: bool = False) -> str:
+        """Render, then open the picture with the system's viewer, as graphviz's ``view``."""
+        return self.render(filename, directory=directory, view=True, cleanup=cleanup,
+                           quiet=quiet, quiet_view=quiet_view)
+
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None,
                           **_: Any) -> dict[str, str]:
         try:
