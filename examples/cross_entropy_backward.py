@@ -15,7 +15,12 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-import torch
+
+try:
+    import torch
+except ImportError:
+    raise SystemExit("this example runs torch beside tinygrad_ce: install it with the test "
+                     'extra, pip install -c constraints.txt -e ".[test]"') from None
 
 import tinygrad_ce as tg
 import tinygrad_ce.nn.functional as F

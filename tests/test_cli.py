@@ -209,3 +209,27 @@ def test_graph_command_is_registered_when_present(capsys):
         pytest.fail("the visualisation package ships with the project")
     code, out, _ = run(capsys, "graph", "--help")
     assert code == 0 and out.startswith("usage: tinygrad-ce graph")
+
+
+def test_without_the_demo_extra_graph_is_listed_and_says_what_to_install(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "sys.modules['graphviz'] = None  # as on a bare `pip install .`\n"
+            "from tinygrad_ce.cli import main\n"
+            "assert main(['--help']) == 0\n"
+            "sys.exit(main(['graph', 'ce-fused']))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "graph" in result.stdout and 'pip install "tinygrad-ce[demo]"' in result.stdout
+    assert result.stderr.strip() == ("tinygrad-ce graph: error: the 'graph' command needs the "
+                                     'graphviz package: pip install "tinygrad-ce[demo]"')
+    assert not list(tmp_path.iterdir())
+    code = "import sys\nsys.modules['graphviz'] = None\nimport tinygrad_ce.viz\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "ImportError: tinygrad_ce.viz draws with the graphviz package, which the demo extra "
+        'installs: pip install "tinygrad-ce[demo]"')

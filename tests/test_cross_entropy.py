@@ -519,3 +519,13 @@ def test_example_script_three_columns_agree() -> None:
     assert "max |grad difference|" in out.stdout
     assert "hand-written backward matches the engine" in out.stdout
 
+
+
+def test_example_script_says_it_needs_torch(tmp_path: Path) -> None:
+    (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['torch'] = None\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / "cross_entropy_backward.py")],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 1
+    assert out.stderr.strip() == ("this example runs torch beside tinygrad_ce: install it with "
+                                  'the test extra, pip install -c constraints.txt -e ".[test]"')

@@ -650,11 +650,26 @@ def _plugins() -> list[Command]:
         try:
             mod = importlib.import_module(module)
             found.append(Command(name, getattr(mod, "HELP", help), mod.add_arguments, mod.run))
-        except ImportError:
-            continue  # not written yet, or its extra is not installed
+        except ImportError as e:
+            if e.name == module:
+                continue  # not written yet
+            found.append(_needs_extra(name, help, e.name or str(e)))
         except Exception as e:  # noqa: BLE001 - a broken plugin must not break the others
             print(f"{PROG}: note: the '{name}' command is unavailable: {e}", file=sys.stderr)
     return found
+
+
+def _needs_extra(name: str, help: str, missing: str) -> Command:
+    """A command whose packages are not installed: listed, and saying what to install."""
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+    def run(args: argparse.Namespace) -> int:
+        raise ImportError(f"the '{name}' command needs the {missing} package: "
+                          'pip install "tinygrad-ce[demo]"')
+
+    return Command(name, f"{help} (needs: pip install \"tinygrad-ce[demo]\")", add_arguments,
+                   run)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,6 +7,12 @@ page; ``draw_comparison(fused, unfused)`` puts a fused loss beside its unfused t
 
 from __future__ import annotations
 
+try:
+    import graphviz  # noqa: F401
+except ImportError:
+    raise ImportError('tinygrad_ce.viz draws with the graphviz package, which the demo extra '
+                      'installs: pip install "tinygrad-ce[demo]"', name="graphviz") from None
+
 from tinygrad_ce.viz.compare import draw_comparison
 from tinygrad_ce.viz.dot import FUSED_OPS, draw_graph
 from tinygrad_ce.viz.render import Graph, RendererMissing, available_renderers, render
