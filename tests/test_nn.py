@@ -493,3 +493,25 @@ def test_loading_what_is_not_a_checkpoint_says_so_in_our_words(tmp_path) -> None
         with pytest.raises(ValueError, match="is not a readable .npz checkpoint") as e:
             nn.Linear(2, 2).load(path)
         assert reason in str(e.value) and "allow_pickle" not in str(e.value)
+
+
+def test_safetensors_checkpoints_go_both_ways_with_torch(tmp_path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    tg.manual_seed(0)
+    ours = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    path = ours.save(tmp_path / "model.safetensors")
+    theirs.load_state_dict(load_file(path))
+    np.testing.assert_allclose(ours(tg.tensor(x)).numpy(),
+                               theirs(torch.from_numpy(x)).detach().numpy(), rtol=1e-6)
+    torch.manual_seed(1)
+    other = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    save_file(other.state_dict(), tmp_path / "torch.safetensors")
+    ours.load(tmp_path / "torch.safetensors")
+    np.testing.assert_allclose(ours(tg.tensor(x)).numpy(),
+                               other(torch.from_numpy(x)).detach().numpy(), rtol=1e-6)
+    (tmp_path / "bad.safetensors").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="is not a readable .safetensors checkpoint"):
+        ours.load(tmp_path / "bad.safetensors")

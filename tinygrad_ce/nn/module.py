@@ -388,7 +388,8 @@ class Module:
         return IncompatibleKeys(missing, unexpected)
 
     def save(self, path: str | os.PathLike[str]) -> str:
-        """Write ``state_dict()`` to ``path`` as ``.npz``, atomically."""
+        """Write ``state_dict()`` to ``path``, atomically: ``.safetensors`` (the format
+        torch and the model ecosystem read) by that suffix, else ``.npz``."""
         return save(self.state_dict(), path)
 
     def load(self, path: str | os.PathLike[str], strict: bool = True) -> IncompatibleKeys:
@@ -476,14 +477,29 @@ class Sequential(Module):
         return self
 
 
+def _safetensors() -> Any:
+    try:
+        import safetensors.numpy
+    except ImportError:
+        raise ImportError(".safetensors checkpoints need the safetensors package: "
+                          "pip install safetensors") from None
+    return safetensors.numpy
+
+
 def save(obj: Module | Mapping[str, Any], path: str | os.PathLike[str]) -> str:
-    """Write a module's state dict (or a dict of arrays) to ``path`` as ``.npz``.
+    """Write a module's state dict (or a dict of arrays) to ``path``: ``.safetensors`` by
+    that suffix (no pickle; ``safetensors.torch.load_file`` reads it), else ``.npz``.
 
     The file is written next to the target under a temporary name and moved into place
     with ``os.replace``: the previous checkpoint survives any failure mid-write."""
     state = obj.state_dict() if isinstance(obj, Module) else obj
     arrays = {str(k): _to_numpy(v, str(k)) for k, v in state.items()}
     path = os.fspath(path)
+    if path.endswith(".safetensors"):
+        blob = _safetensors().save({k: np.ascontiguousarray(v) for k, v in arrays.items()})
+        write: Any = lambda f: f.write(blob)  # noqa: E731
+    else:
+        write = lambda f: np.savez(f, **arrays)  # noqa: E731
     folder = os.path.dirname(os.path.abspath(path))
     mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
@@ -491,7 +507,7 @@ def save(obj: Module | Mapping[str, Any], path: str | os.PathLike[str]) -> str:
         if hasattr(os, "fchmod"):
             os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -503,10 +519,18 @@ def save(obj: Module | Mapping[str, Any], path: str | os.PathLike[str]) -> str:
 
 
 def load(path: str | os.PathLike[str]) -> OrderedDict[str, np.ndarray]:
-    """Read a ``.npz`` checkpoint written by ``save`` into an ordered dict of arrays."""
+    """Read a checkpoint (``.safetensors`` by that suffix, else ``.npz``) into an ordered
+    dict of arrays."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"checkpoint {path!r} does not exist")
+    if path.endswith(".safetensors"):
+        st = _safetensors()
+        try:
+            with open(path, "rb") as f:
+                return OrderedDict(st.load(f.read()))
+        except Exception as e:  # noqa: BLE001 - the library's errors are its own types
+            raise ValueError(f"{path!r} is not a readable .safetensors checkpoint: {e}") from None
     try:
         # our own file handle: numpy leaves its own open when a truncated zip fails to parse
         with open(path, "rb") as f:
