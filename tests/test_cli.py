@@ -23,10 +23,17 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def run_dir(parent: Path) -> Path:
+    """The one run folder that a demo or train run made under ``--out``."""
+    (folder,) = [p for p in parent.iterdir() if p.is_dir()]
+    return folder
+
+
 def test_demo_trains_checks_gradients_and_writes_everything(tmp_path: Path, capsys):
-    out_dir = tmp_path / "out"
-    code, out, err = run(capsys, "demo", "--out", str(out_dir), *SMALL)
+    code, out, err = run(capsys, "demo", "--out", str(tmp_path / "out"), *SMALL)
     assert code == 0, err
+    out_dir = run_dir(tmp_path / "out")
+    assert out_dir.name == "demo-001"
     assert "test accuracy" in out and "train accuracy" in out
     assert "fused (1 node) vs unfused (" in out and "cross-entropy on one batch" in out
     for name in ("loss_curve.png", "decision_boundary.png", "metrics.json", "weights.npz"):
@@ -46,7 +53,7 @@ def test_demo_trains_checks_gradients_and_writes_everything(tmp_path: Path, caps
 def test_demo_writes_the_training_step_graph_or_says_why_not(tmp_path: Path, capsys):
     code, out, _ = run(capsys, "demo", "--out", str(tmp_path), *SMALL)
     assert code == 0
-    drawn = list(tmp_path.glob("training_step.*"))
+    drawn = list(run_dir(tmp_path).glob("training_step.*"))
     assert drawn or "note:" in out
 
 
@@ -61,23 +68,60 @@ def test_demo_survives_a_failing_graph_renderer(tmp_path: Path, capsys, monkeypa
     assert code == 0
     assert "note: could not draw the training-step graph: renderer exploded" in out
     assert "second line" not in out
-    assert (tmp_path / "metrics.json").exists()
+    assert (run_dir(tmp_path) / "metrics.json").exists()
 
 
 def test_demo_without_the_renderer_still_runs(tmp_path: Path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "tinygrad_ce.viz", None)
     code, out, _ = run(capsys, "demo", "--out", str(tmp_path), "--no-graph", *SMALL)
-    assert code == 0 and (tmp_path / "decision_boundary.png").exists()
+    assert code == 0 and (run_dir(tmp_path) / "decision_boundary.png").exists()
 
 
 def test_without_tqdm_progress_is_a_line_per_tenth(tmp_path: Path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "tqdm", None)
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)  # a terminal
     code, out, err = run(capsys, "train", "--samples", "100", "--epochs", "20", "--out",
                          str(tmp_path))
     assert code == 0, err
     lines = [line for line in out.splitlines() if line.startswith("epoch ")]
     assert len(lines) == 10 and lines[-1].startswith("epoch 20/20") and "loss=" in lines[-1]
+
+
+def test_into_a_file_progress_is_a_line_per_epoch(tmp_path: Path, capsys):
+    code, out, err = run(capsys, "train", "--samples", "100", "--epochs", "7", "--out",
+                         str(tmp_path))
+    assert code == 0, err
+    lines = [line for line in out.splitlines() if line.startswith("epoch ")]
+    assert [line.split()[1] for line in lines] == [f"{i}/7" for i in range(1, 8)]
+    assert "\r" not in out
+
+
+def test_each_run_writes_a_new_folder_that_metrics_json_describes(tmp_path: Path, capsys):
+    (tmp_path / "train-001").mkdir()
+    (tmp_path / "train-001" / "mine.txt").write_text("keep me")
+    folders = []
+    for _ in range(2):
+        code, out, err = run(capsys, "train", "--samples", "100", "--epochs", "2", "--out",
+                             str(tmp_path))
+        assert code == 0, err
+        folder = max(p for p in tmp_path.iterdir() if p.is_dir())
+        folders.append(folder.name)
+        metrics = json.loads((folder / "metrics.json").read_text())
+        assert sorted(metrics["files"]) == sorted(p.name for p in folder.iterdir())
+        assert "training_step.svg" in metrics["files"]
+        assert f"done in {metrics['wall_seconds']:.2f} s" in out
+    assert folders == ["train-002", "train-003"]
+    assert (tmp_path / "train-001" / "mine.txt").read_text() == "keep me"
+    code, out, _ = run(capsys, "train", "--help")
+    assert "train-001, train-002" in out
+
+
+def test_a_tiny_test_split_gets_a_warning(tmp_path: Path, capsys):
+    code, _, err = run(capsys, "train", "--samples", "20", "--epochs", "1", "--quiet",
+                       "--out", str(tmp_path))
+    assert code == 0
+    assert "warning: the test split holds 4 point(s): its accuracy is not meaningful" in err
 
 
 def test_fused_and_unfused_training_give_the_same_loss_curve(tmp_path: Path, capsys):
@@ -87,7 +131,8 @@ def test_fused_and_unfused_training_give_the_same_loss_curve(tmp_path: Path, cap
                            "200", "--epochs", "5", "--batch-size", "32", "--quiet",
                            "--out", str(tmp_path / loss))
         assert code == 0, err
-        curves[loss] = json.loads((tmp_path / loss / "metrics.json").read_text())["step_loss"]
+        metrics = run_dir(tmp_path / loss) / "metrics.json"
+        curves[loss] = json.loads(metrics.read_text())["step_loss"]
     assert len(curves["fused"]) == 5 * 5
     np.testing.assert_allclose(curves["fused"], curves["unfused"], rtol=1e-6, atol=1e-6)
 
@@ -102,31 +147,32 @@ def test_train_options(tmp_path: Path, capsys, options):
     code, out, err = run(capsys, "train", *options, *SMALL, "--out", str(tmp_path))
     assert code == 0, err
     assert out.strip().startswith("train accuracy") and len(out.strip().splitlines()) == 1
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    metrics = json.loads((run_dir(tmp_path) / "metrics.json").read_text())
     for key, value in zip(options[::2], options[1::2]):
         field = key[2:].replace("-", "_")
         if field in ("lr", "momentum", "weight_decay"):
             assert metrics["config"][field] == float(value)
         elif field != "hidden":
             assert str(metrics["config"][field]) == value
-    assert (tmp_path / "decision_boundary.png").exists()
+    assert (run_dir(tmp_path) / "decision_boundary.png").exists()
 
 
 def test_train_on_digits_learns(tmp_path: Path, capsys):
     code, out, err = run(capsys, "train", "--dataset", "digits", "--hidden", "64",
                          "--epochs", "8", "--quiet", "--out", str(tmp_path))
     assert code == 0, err
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    metrics = json.loads((run_dir(tmp_path) / "metrics.json").read_text())
     assert metrics["architecture"] == "64-64-10"
     assert metrics["test_accuracy"] > 0.9
-    assert not (tmp_path / "decision_boundary.png").exists()  # 64-D inputs: no 2-D picture
+    assert not (run_dir(tmp_path) / "decision_boundary.png").exists()  # 64-D inputs: no 2-D picture
 
 
 def test_train_same_seed_same_run(tmp_path: Path, capsys):
     losses = []
     for name in ("a", "b"):
         assert run(capsys, "train", *SMALL, "--out", str(tmp_path / name))[0] == 0
-        losses.append(json.loads((tmp_path / name / "metrics.json").read_text())["step_loss"])
+        metrics = run_dir(tmp_path / name) / "metrics.json"
+        losses.append(json.loads(metrics.read_text())["step_loss"])
     assert losses[0] == losses[1]
 
 

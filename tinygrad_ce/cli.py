@@ -130,6 +130,8 @@ def load_dataset(cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
 def _progress(iterable: Sequence[Any], quiet: bool, **kw: Any) -> Any:
     if quiet:
         return _Quiet(iterable)
+    if not sys.stdout.isatty():  # a log file or a pipe: a line per epoch, not redraws
+        return _Plain(iterable, every=1)
     try:
         from tqdm.auto import tqdm
     except ImportError:  # without tqdm: a line every tenth of the run
@@ -153,11 +155,15 @@ class _Quiet:
 
 
 class _Plain(_Quiet):
+    def __init__(self, iterable: Sequence[Any], every: int | None = None) -> None:
+        super().__init__(iterable)
+        self.every = every or max(1, len(iterable) // 10)
+
     def __iter__(self) -> Any:
         n = len(self.iterable)
         for i, item in enumerate(self.iterable):
             yield item
-            if (i + 1) % max(1, n // 10) == 0 or i + 1 == n:
+            if (i + 1) % self.every == 0 or i + 1 == n:
                 shown = "  ".join(f"{k}={v}" for k, v in self.postfix.items())
                 print(f"epoch {i + 1}/{n}  {shown}", flush=True)
 
@@ -204,6 +210,9 @@ def fit(cfg: TrainConfig, log: Callable[[str], None] = print) -> dict[str, Any]:
     log(f"Training an MLP {widths} ({cfg.activation}) on {cfg.dataset}: {len(x_train)} train / "
         f"{len(x_test)} test points, {cfg.optimizer} lr={cfg.lr:g}, {cfg.loss} cross-entropy, "
         f"{cfg.epochs} epochs of batches of {cfg.batch_size}, {cfg.dtype}")
+    if len(x_test) < 10:
+        print(f"warning: the test split holds {len(x_test)} point(s): its accuracy is not "
+              "meaningful (use more --samples or a larger --test-size)", file=sys.stderr)
     step_loss: list[float] = []
     epoch_loss: list[float] = []
     epoch_acc: list[float] = []
@@ -334,12 +343,13 @@ def plot_decision_boundary(model: Any, run: dict[str, Any], path: Path) -> Path:
     return path
 
 
-def write_outputs(run: dict[str, Any], out: Path, log: Callable[[str], None]) -> list[Path]:
+def write_outputs(run: dict[str, Any], out: Path, log: Callable[[str], None],
+                  already: Sequence[Path] = ()) -> list[Path]:
     """metrics.json, weights.npz and, with matplotlib, loss_curve.png and (2-D data)
-    decision_boundary.png."""
+    decision_boundary.png; ``metrics.json`` lists these and the files ``already`` written."""
     out.mkdir(parents=True, exist_ok=True)
     model, metrics = run["model"], run["metrics"]
-    written = [Path(model.save(out / "weights.npz"))]
+    written = list(already) + [Path(model.save(out / "weights.npz"))]
     try:
         written.append(plot_loss_curve(metrics, out / "loss_curve.png"))
         if run["x_train"].shape[1] == 2:
@@ -360,17 +370,24 @@ def _summary(metrics: dict[str, Any]) -> str:
             f"final loss {metrics['final_epoch_loss']:.4g}")
 
 
-def _output_folder(path: str) -> Path:
-    """Create ``--out`` before any work, so a bad folder fails in a second, not after training."""
-    out = Path(path)
+def _output_folder(path: str, command: str) -> Path:
+    """A new folder for this run's files under ``--out`` (``demo-001``, ``demo-002``, ...;
+    nothing is ever overwritten or deleted), made before any work, so a bad ``--out`` fails
+    in a second, not after training."""
+    parent = Path(path)
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
+        parent.mkdir(parents=True, exist_ok=True)
+        n = 1 + max((int(p.name.rsplit("-", 1)[1]) for p in parent.glob(f"{command}-[0-9]*")
+                     if p.name.rsplit("-", 1)[1].isdigit()), default=0)
+        while True:
+            out = parent / f"{command}-{n:03d}"
+            try:
+                out.mkdir()
+                return out
+            except FileExistsError:
+                n += 1
     except OSError as e:
         raise ValueError(f"--out {path}: cannot write there ({e.strerror or e})") from None
-    return out
 
 
 def _config_from(args: argparse.Namespace, **override: Any) -> TrainConfig:
@@ -383,7 +400,9 @@ def _config_from(args: argparse.Namespace, **override: Any) -> TrainConfig:
 # ----- demo -------------------------------------------------------------------------------
 def _demo_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="tinygrad-ce-out",
-                   help="folder for the pictures, metrics and weights (default: %(default)s)")
+                   help="folder for the runs (default: %(default)s): each run writes its "
+                        "pictures, metrics and weights into a new subfolder, demo-001, "
+                        "demo-002, ...")
     p.add_argument("--seed", type=_int, default=0, help="seed for data and weights (default: 0)")
     p.add_argument("--epochs", type=_positive_int, default=None,
                    help=f"training epochs (default: {TrainConfig.epochs})")
@@ -397,7 +416,7 @@ def _demo_arguments(p: argparse.ArgumentParser) -> None:
 def run_demo(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     cfg = _config_from(args)
-    out = _output_folder(cfg.out)
+    out = _output_folder(cfg.out, "demo")
     run = fit(cfg)
     model, metrics = run["model"], run["metrics"]
     print(_summary(metrics))
@@ -410,22 +429,22 @@ def run_demo(args: argparse.Namespace) -> int:
     print(f"fused ({nodes(n_fused)}) vs unfused ({nodes(n_unfused)}) cross-entropy on one batch "
           f"of {len(yb)}: largest difference of the parameter gradients {diff:.2e} "
           f"({cfg.dtype})")
-    if not args.no_graph:
-        _draw_step(model, xb, yb, out)
+    drawn = [] if args.no_graph else _draw_step(model, xb, yb, out, print)
     metrics["wall_seconds"] = round(time.perf_counter() - start, 2)
-    written = write_outputs(run, out, print)
+    written = write_outputs(run, out, print, drawn)
     print("wrote " + ", ".join(str(p) for p in written))
-    print(f"done in {time.perf_counter() - start:.1f} s")
+    print(f"done in {metrics['wall_seconds']:.2f} s")
     return 0
 
 
-def _draw_step(model: Any, xb: Any, yb: Any, out: Path) -> None:
-    """The graph of one training step (forward and backward), if the renderer is there."""
+def _draw_step(model: Any, xb: Any, yb: Any, out: Path, log: Callable[[str], None]) -> list[Path]:
+    """The graph of one training step (forward and backward), if the renderer is there:
+    the files written."""
     try:
         from tinygrad_ce import viz
     except ImportError as e:
-        print(f"note: no picture of the graph: {e}")
-        return
+        log(f"note: no picture of the graph: {e}")
+        return []
     from tinygrad_ce.nn import functional as F
 
     try:
@@ -436,10 +455,12 @@ def _draw_step(model: Any, xb: Any, yb: Any, out: Path) -> None:
         loss.name = "loss"
         loss.backward()
         path = viz.render(loss, out / "training_step", format="svg", model=model)
-        print(f"graph of one training step: {path}")
-    except Exception as e:  # noqa: BLE001 - the picture must never fail the demo
+        log(f"graph of one training step: {path}")
+        return [Path(path)]
+    except Exception as e:  # noqa: BLE001 - the picture must never fail the run
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        print(f"note: could not draw the training-step graph: {first}")
+        log(f"note: could not draw the training-step graph: {first}")
+        return []
     finally:
         model.zero_grad()
 
@@ -477,20 +498,31 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--test-size", type=_fraction, default=d.test_size,
                    help="fraction held out for testing (default: %(default)s)")
     p.add_argument("--out", default="tinygrad-ce-out",
-                   help="folder for metrics.json, weights.npz and pictures (default: %(default)s)")
+                   help="folder for the runs (default: %(default)s): each run writes its "
+                        "metrics.json, weights.npz and pictures into a new subfolder, "
+                        "train-001, train-002, ...")
+    p.add_argument("--no-graph", action="store_true",
+                   help="skip the picture of one training step's graph")
     p.add_argument("--quiet", action="store_true", help="no progress bar, one summary line")
 
 
 def run_train(args: argparse.Namespace) -> int:
     if args.dataset in ("spirals", "blobs") and args.classes < 2:
         raise ValueError(f"--classes {args.classes}: expected at least 2")
+    start = time.perf_counter()
     cfg = _config_from(args)
-    out = _output_folder(cfg.out)
+    out = _output_folder(cfg.out, "train")
     say: Callable[[str], None] = (lambda s: None) if args.quiet else print
     run = fit(cfg, log=say)
-    written = write_outputs(run, out, say)
+    drawn = []
+    if not args.no_graph:
+        xb, yb = next(iter(run["loader"]))
+        drawn = _draw_step(run["model"], xb, yb, out, say)
+    run["metrics"]["wall_seconds"] = round(time.perf_counter() - start, 2)
+    written = write_outputs(run, out, say, drawn)
     print(_summary(run["metrics"]))
     say("wrote " + ", ".join(str(p) for p in written))
+    say(f"done in {run['metrics']['wall_seconds']:.2f} s")
     return 0
 
 
