@@ -344,9 +344,10 @@ def plot_decision_boundary(model: Any, run: dict[str, Any], path: Path) -> Path:
 
 
 def write_outputs(run: dict[str, Any], out: Path, log: Callable[[str], None],
-                  already: Sequence[Path] = ()) -> list[Path]:
+                  already: Sequence[Path] = (), start: float | None = None) -> list[Path]:
     """metrics.json, weights.npz and, with matplotlib, loss_curve.png and (2-D data)
-    decision_boundary.png; ``metrics.json`` lists these and the files ``already`` written."""
+    decision_boundary.png; ``metrics.json`` lists these and the files ``already`` written,
+    and (given the run's ``start``) the wall time up to its own writing."""
     out.mkdir(parents=True, exist_ok=True)
     model, metrics = run["model"], run["metrics"]
     written = list(already) + [Path(model.save(out / "weights.npz"))]
@@ -357,6 +358,8 @@ def write_outputs(run: dict[str, Any], out: Path, log: Callable[[str], None],
     except ImportError:
         log("note: pictures skipped: matplotlib is missing (pip install 'tinygrad-ce[demo]')")
     metrics["files"] = [p.name for p in written] + ["metrics.json"]
+    if start is not None:
+        metrics["wall_seconds"] = round(time.perf_counter() - start, 2)
     path = out / "metrics.json"
     tmp = out / ".metrics.json.tmp"
     tmp.write_text(json.dumps(metrics, indent=1) + "\n")
@@ -430,8 +433,7 @@ def run_demo(args: argparse.Namespace) -> int:
           f"of {len(yb)}: largest difference of the parameter gradients {diff:.2e} "
           f"({cfg.dtype})")
     drawn = [] if args.no_graph else _draw_step(model, xb, yb, out, print)
-    metrics["wall_seconds"] = round(time.perf_counter() - start, 2)
-    written = write_outputs(run, out, print, drawn)
+    written = write_outputs(run, out, print, drawn, start)
     print("wrote " + ", ".join(str(p) for p in written))
     print(f"done in {metrics['wall_seconds']:.2f} s")
     return 0
@@ -518,8 +520,7 @@ def run_train(args: argparse.Namespace) -> int:
     if not args.no_graph:
         xb, yb = next(iter(run["loader"]))
         drawn = _draw_step(run["model"], xb, yb, out, say)
-    run["metrics"]["wall_seconds"] = round(time.perf_counter() - start, 2)
-    written = write_outputs(run, out, say, drawn)
+    written = write_outputs(run, out, say, drawn, start)
     print(_summary(run["metrics"]))
     say("wrote " + ", ".join(str(p) for p in written))
     say(f"done in {run['metrics']['wall_seconds']:.2f} s")
