@@ -9,6 +9,7 @@ graph, the parameters, the optimizer state and the files as they were.
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 import warnings
@@ -667,7 +668,7 @@ STATE_ROWS = list(STATE)
 @pytest.mark.parametrize("name", STATE_ROWS)
 def test_state_row(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fn = STATE[name]
-    params = fn.__code__.co_varnames[: fn.__code__.co_argcount]
+    params = inspect.signature(fn).parameters
     fn(**{k: v for k, v in (("tmp_path", tmp_path), ("monkeypatch", monkeypatch))
           if k in params})
 

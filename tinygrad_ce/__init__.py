@@ -54,14 +54,46 @@ def _function(name: str):  # type: ignore[no-untyped-def]
 
 
 # top-level functions with torch's names: tinygrad_ce.exp(x) == x.exp()
-for _name in (
-    "add sub mul div pow neg exp log sqrt abs tanh sigmoid relu maximum minimum clamp clip "
-    "square reciprocal "
-    "sum mean var std max min amax amin argmax argmin logsumexp matmul reshape flatten "
-    "transpose permute unsqueeze squeeze softmax log_softmax clone"
-).split():
-    globals()[_name] = _function(_name)
-del _name
+add = _function("add")
+sub = _function("sub")
+mul = _function("mul")
+div = _function("div")
+pow = _function("pow")
+neg = _function("neg")
+exp = _function("exp")
+log = _function("log")
+sqrt = _function("sqrt")
+abs = _function("abs")
+tanh = _function("tanh")
+sigmoid = _function("sigmoid")
+relu = _function("relu")
+maximum = _function("maximum")
+minimum = _function("minimum")
+clamp = _function("clamp")
+clip = _function("clip")
+square = _function("square")
+reciprocal = _function("reciprocal")
+sum = _function("sum")
+mean = _function("mean")
+var = _function("var")
+std = _function("std")
+max = _function("max")
+min = _function("min")
+amax = _function("amax")
+amin = _function("amin")
+argmax = _function("argmax")
+argmin = _function("argmin")
+logsumexp = _function("logsumexp")
+matmul = _function("matmul")
+reshape = _function("reshape")
+flatten = _function("flatten")
+transpose = _function("transpose")
+permute = _function("permute")
+unsqueeze = _function("unsqueeze")
+squeeze = _function("squeeze")
+softmax = _function("softmax")
+log_softmax = _function("log_softmax")
+clone = _function("clone")
 
 __all__ = [
     "Tensor", "autograd", "tensor", "zeros", "ones", "full", "full_like", "arange", "eye",
@@ -69,4 +101,8 @@ __all__ = [
     "float64", "uint8", "int8", "int16", "int32", "int64", "bool_", "result_type",
     "promote_types", "where", "cat", "stack", "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled", "gradcheck", "gradgradcheck", "nn", "optim", "data",
+    "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "abs", "tanh", "sigmoid",
+    "relu", "maximum", "minimum", "clamp", "clip", "square", "reciprocal", "sum", "mean", "var",
+    "std", "max", "min", "amax", "amin", "argmax", "argmin", "logsumexp", "matmul", "reshape",
+    "flatten", "transpose", "permute", "unsqueeze", "squeeze", "softmax", "log_softmax", "clone",
 ]
