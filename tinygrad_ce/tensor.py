@@ -99,6 +99,19 @@ def _short(x: Any) -> str:
     return s if len(s) < 60 else s[:57] + "..."
 
 
+def _dim(dim: Any, ndim: int, name: str = "dim") -> int:
+    """One dimension of an ``ndim``-d tensor, negatives counted from the end, checked as
+    torch checks it (a 0-d tensor takes 0 and -1)."""
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{name}={dim!r}: expected an int")
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
+        )
+    return int(dim) % n
+
+
 def _dims(dim: Any, ndim: int, name: str = "dim") -> tuple[int, ...]:
     """Normalise ``dim`` (None, int or sequence, negatives allowed) to sorted positive axes."""
     if dim is None:
@@ -109,15 +122,10 @@ def _dims(dim: Any, ndim: int, name: str = "dim") -> tuple[int, ...]:
         raise TypeError(f"{name}={dim!r}: expected an int or a tuple of ints")
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
     out = []
-    n = max(ndim, 1)
     for d in dims:
         if not isinstance(d, (int, np.integer)) or isinstance(d, bool):
             raise TypeError(f"{name}={dim!r}: expected an int or a tuple of ints")
-        if not -n <= d < n:
-            raise IndexError(
-                f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})"
-            )
-        out.append(int(d) % n if ndim else 0)
+        out.append(_dim(d, ndim, name))
     if len(set(out)) != len(out):
         raise RuntimeError(f"{name}={dim!r} names a dimension twice")
     return tuple(sorted(out)) if ndim else ()
@@ -1330,13 +1338,7 @@ class Tensor:
         return self._reshaped(shape, "flatten")
 
     def unsqueeze(self, dim: int) -> Tensor:
-        n = self.ndim + 1
-        if not -n <= dim < n:
-            raise IndexError(
-                f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
-                f"but got {dim})"
-            )
-        d = dim % n
+        d = _dim(dim, self.ndim + 1)
         return self._reshaped(self.shape[:d] + (1,) + self.shape[d:], "unsqueeze")
 
     def squeeze(self, dim: Any = None) -> Tensor:
@@ -1980,12 +1982,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                 f"stack expects each tensor to be equal size, but got {ts[0].shape} at entry 0 "
                 f"and {t.shape} at entry {i}"
             )
-    n = ts[0].ndim + 1
-    if not -n <= dim < n:
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
-        )
-    axis = dim % n
+    axis = _dim(dim, ts[0].ndim + 1)
     lead = (slice(None),) * axis
 
     def backward(g: Tensor, out: Tensor) -> tuple[Tensor | None, ...]:

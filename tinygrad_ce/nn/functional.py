@@ -69,17 +69,6 @@ def _softmax_dim(ndim: int) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
-def _axis(dim: int, ndim: int) -> int:
-    n = max(ndim, 1)
-    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
-        raise TypeError(f"dim={dim!r}: expected an int")
-    if not -n <= dim < n:
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
-        )
-    return int(dim) % n
-
-
 # ----- softmax and friends ---------------------------------------------------------------
 def softmax(input: ArrayOrTensor, dim: int | None = None, _stacklevel: int = 3,
             dtype: Any = None) -> Tensor:
