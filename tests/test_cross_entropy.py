@@ -475,14 +475,14 @@ def test_bad_input_raises_before_recording(name: str, bad: tuple, monkeypatch) -
     fn = {"grad": F.cross_entropy_grad, **OURS}[name]
     recorded: list[str] = []
     tensor_module = sys.modules["tinygrad_ce.tensor"]
-    real = tensor_module._make
+    real = tensor_module.record
 
-    def spy(data, parents, op, backward):  # type: ignore[no-untyped-def]
+    def spy(data, parents, op, backward, **kw):  # type: ignore[no-untyped-def]
         recorded.append(op)
-        return real(data, parents, op, backward)
+        return real(data, parents, op, backward, **kw)
 
-    monkeypatch.setattr(tensor_module, "_make", spy)
-    monkeypatch.setattr(F, "_make", spy)
+    monkeypatch.setattr(tensor_module, "record", spy)
+    monkeypatch.setattr(F, "record", spy)
     with pytest.raises(error, match=pattern) as info:
         call(fn, args)
     assert recorded == [], f"recorded {recorded} before raising"

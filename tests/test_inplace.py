@@ -463,15 +463,15 @@ def test_gradients_of_different_tensors_never_share_memory() -> None:
 
 
 def test_a_wrong_shaped_gradient_of_the_right_size_is_refused() -> None:
-    from tinygrad_ce.tensor import _make
+    from tinygrad_ce.tensor import record
 
     x = tg.ones(2, 3, requires_grad=True)
-    y = _make(x.numpy() * 2, (x,), "wrong", lambda g, out: (g.reshape(3, 2),))
+    y = record(x.numpy() * 2, (x,), "wrong", lambda g, out: (g.reshape(3, 2),))
     with pytest.raises(RuntimeError, match=r"invalid gradient at index 0 - got \[3, 2\] but "
                                            r"expected shape compatible with \[2, 3\]"):
         y.sum().backward()
     assert x.grad is None
-    z = _make(x.numpy() * 2, (x,), "fine", lambda g, out: (g.expand(4, 2, 3),))
+    z = record(x.numpy() * 2, (x,), "fine", lambda g, out: (g.expand(4, 2, 3),))
     z.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 3), 4.0))
 

@@ -43,10 +43,6 @@ class _Clock:
 clock = _Clock()
 
 
-def _inputs(node: Tensor) -> tuple[Tensor, ...]:
-    return node._parents
-
-
 def _output(node: Tensor) -> tuple[Tensor, ...]:
     return (node,)
 
@@ -106,8 +102,10 @@ SAVED: dict[str, Callable[[Tensor], tuple[Tensor, ...]]] = {
 
 
 def saved_tensors(node: Tensor) -> tuple[Tensor, ...]:
-    """The tensors the op that made ``node`` saved for its backward (torch's choice)."""
-    return SAVED.get(node.op, _inputs)(node)
+    """The tensors the op that made ``node`` saved for its backward (torch's choice); an op
+    not in SAVED saves its inputs and what it declared (``record(..., saved=)``)."""
+    rule = SAVED.get(node.op)
+    return node._parents + _declared(node) if rule is None else rule(node)
 
 
 def _older(p: Tensor, time: int) -> Tensor:
@@ -124,7 +122,7 @@ def inputs_of(node: Tensor) -> tuple[Tensor, ...]:
     parents = node._parents
     if not clock.moved or not parents:
         return parents
-    time = node._clock
+    time = node._recorded_at
     older = tuple(_older(p, time) for p in parents)
     if any(a is not b for a, b in zip(older, parents)):
         node._parents = older  # the edge leads to the old node from now on
@@ -262,7 +260,7 @@ def scope(owner: Any) -> Iterator[None]:
         state.scope = prev
 
 
-def freed(g: Any, out: Any) -> Any:
+def released_backward(g: Any, out: Any) -> Any:
     """Stands in for a backward closure whose saved data was released."""
     raise RuntimeError(
         f"Trying to backward through the graph a second time (op '{out.op}'): its saved data "
@@ -326,7 +324,7 @@ def _check_saved(node: Tensor) -> None:
         if vc is None:
             continue
         if type(vc) is Before:
-            if node._clock >= vc.moved_at:
+            if node._recorded_at >= vc.moved_at:
                 continue
             if not vc.overwritten:
                 if vc.detached and s is not node:
@@ -336,7 +334,7 @@ def _check_saved(node: Tensor) -> None:
                         "`.detach()` instead"
                     )
                 continue
-        elif vc[1] <= node._clock:
+        elif vc[1] <= node._recorded_at:
             continue
         what = f"output 0 of {node.op}" if s is node or s._history else (
             "a leaf" if not s._parents else f"output 0 of {s.op}")
@@ -355,7 +353,7 @@ def _check_view(node: Tensor, p: Tensor) -> None:
     base = p._base
     if base is None or base._history is None:
         return
-    t0, t1 = getattr(p, "_clock", 0), node._clock
+    t0, t1 = getattr(p, "_recorded_at", 0), node._recorded_at
     # strictly before t1: an in-place op's own node is dated at its own move
     if any(t0 < moved_at < t1 and old._vc.overwritten for moved_at, old in base._history):
         raise RuntimeError(
@@ -404,7 +402,7 @@ def backprop(
             if not node._parents:
                 continue
             parents = inputs_of(node) if moved else node._parents
-            if node._clock < now:
+            if node._recorded_at < now:
                 _check_saved(node)
                 if moved:
                     for p in parents:
@@ -443,7 +441,7 @@ def release(ran: list[Tensor]) -> None:
     shapes, dtypes), not its arrays. Leaves that require grad stay; tensors the user still
     holds keep their values: the graph points at a released stand-in instead."""
     husks: dict[int, Tensor] = {}
-    small, gone = SMALL, freed  # locals: this loop runs once per node
+    small, gone = SMALL, released_backward  # locals: this loop runs once per node
     for node in ran:
         node._backward = gone
         parents = node._parents

@@ -40,8 +40,8 @@ from tinygrad_ce.dtypes import (
 )
 from tinygrad_ce.random import generator
 
-__all__ = ["Tensor", "where", "cat", "stack", "float16", "float32", "float64", "uint8", "int8",
-           "int16", "int32", "int64", "bool_"]
+__all__ = ["Tensor", "record", "where", "cat", "stack", "float16", "float32", "float64",
+           "uint8", "int8", "int16", "int32", "int64", "bool_"]
 
 Scalar = Union[int, float, bool, np.number, np.bool_]  # noqa: UP007
 TensorLike = Union["Tensor", Scalar, np.ndarray, Sequence[Any]]  # noqa: UP007
@@ -131,7 +131,7 @@ def _dims(dim: Any, ndim: int, name: str = "dim") -> tuple[int, ...]:
     return tuple(sorted(out)) if ndim else ()
 
 
-def _pick(dim: Any, axis: Any, keepdim: bool, keepdims: bool | None) -> tuple[Any, bool]:
+def _dim_keepdim(dim: Any, axis: Any, keepdim: bool, keepdims: bool | None) -> tuple[Any, bool]:
     """torch's ``dim``/``keepdim`` with numpy's ``axis``/``keepdims`` accepted too."""
     if axis is not None:
         if dim is not None:
@@ -157,13 +157,14 @@ class Tensor:
     # counter, a base, a history) has a class-level default and, when set, the instance's
     # own dict: an op's output is made without storing those at all
     __slots__ = ("_data", "grad", "op", "scope", "_requires_grad", "_parents", "_backward",
-                 "_clock", "__dict__")
+                 "_recorded_at", "__dict__")
     __array_priority__ = 1000  # numpy defers to our reflected operators
     name: str | None = None
     _retains_grad = False
     _vc: list[int] | None = None  # [version, time of the last in-place change], shared by views
     _base: Tensor | None = None  # the tensor a view's memory belongs to
     _history: list[tuple[int, Tensor]] | None = None  # (time, old node) per in-place move
+    fused = False  # made by a fused op: one node for a composite function (see ``record``)
 
     def __init__(self, data: TensorLike, requires_grad: bool = False, dtype: Any = None,
                  name: str | None = None) -> None:
@@ -226,11 +227,11 @@ class Tensor:
     def _released(self) -> Tensor:
         h = _new(Released)
         _init(h, _placeholder(self._data.dtype, self._data.shape))
-        h.op, h.name, h.scope = self.op, self.name, self.scope
+        h.op, h.name, h.scope, h.fused = self.op, self.name, self.scope, self.fused
         h._requires_grad, h._parents = self._requires_grad, self._parents
-        h._backward = autograd.freed if self._parents else None
+        h._backward = autograd.released_backward if self._parents else None
         if self._parents:
-            h._clock = self._clock
+            h._recorded_at = self._recorded_at
         return h
 
     @property
@@ -393,7 +394,7 @@ class Tensor:
     # ----- in place: torch's model --------------------------------------------------------
     # A view shares its base's memory and version counter ``_vc = [version, time of the last
     # change]``; every in-place write bumps it. A recorded op knows when it was recorded
-    # (``_clock``), and backward refuses when a tensor the op saved changed after that
+    # (``_recorded_at``), and backward refuses when a tensor the op saved changed after that
     # (autograd.SAVED says which). Under grad mode, an in-place op on a tensor in the graph
     # is recorded like any op: the tensor's history moves one node down (``_history``), and
     # ops recorded before keep the old node as their input.
@@ -492,11 +493,14 @@ class Tensor:
             base._move(base_old)
             base._parents, base._backward, base.op = b._parents, b._backward, b.op
             base._requires_grad = True
-            base._clock = clock.now
+            base._recorded_at = clock.now
+            base.fused = False
         self._move(old)
         self._parents, self._backward, self.op, self.scope = r._parents, r._backward, r.op, r.scope
+        if self.fused:
+            self.fused = False
         self._requires_grad = True
-        self._clock = clock.now
+        self._recorded_at = clock.now
         if any(type(o) is Tensor and type(o._vc) is autograd.Before for o in ops):
             clock.now += 1  # it read the memory it wrote: backward checks what it saved
         return self
@@ -574,7 +578,7 @@ class Tensor:
         """Overwrite every element (zero_, fill_, normal_, ...): no gradient reaches the
         old values, as in torch."""
         if self._records_inplace():
-            return self._record_inplace(lambda old: _make(
+            return self._record_inplace(lambda old: record(
                 np.broadcast_to(values, old.shape).copy(), (old,), op,
                 lambda g, out: (Tensor(np.zeros_like(g._data)),)))
         np.copyto(self._data, values, casting="unsafe")
@@ -613,7 +617,7 @@ class Tensor:
             )
         if self._records_inplace(s):
             dt = self.dtype
-            return self._record_inplace(lambda old, src: _make(
+            return self._record_inplace(lambda old, src: record(
                 np.broadcast_to(src._data, old.shape).astype(dt), (old, src), "copy_",
                 lambda g, out: (Tensor(np.zeros_like(g._data)), g)), s)
         np.copyto(self._data, np.broadcast_to(s._data, self.shape), casting="unsafe")
@@ -665,7 +669,7 @@ class Tensor:
         if dt == self.dtype:
             return self
         src = self.dtype
-        return _make(self._data.astype(dt), (self,), "cast",
+        return record(self._data.astype(dt), (self,), "cast",
                      lambda g, out: (g.to(src),)) if dt.kind == "f" else self.detach()._cast(dt)
 
     def _cast(self, dt: np.dtype) -> Tensor:
@@ -732,8 +736,8 @@ class Tensor:
         x, y = self._data, b._data
         if x.dtype is not y.dtype:
             x, y, dt = _promote(self, b, other, "add")
-            return _make(_rounded(x + y, dt), (self, b), "add", _ADD_BACKWARD)
-        return _make(x + y, (self, b), "add", _ADD_BACKWARD)
+            return record(_rounded(x + y, dt), (self, b), "add", _ADD_BACKWARD)
+        return record(x + y, (self, b), "add", _ADD_BACKWARD)
 
     @staticmethod
     def _add_backward(g: Tensor, out: Tensor) -> tuple[Tensor, Tensor]:
@@ -748,8 +752,8 @@ class Tensor:
         x, y = self._data, b._data
         if x.dtype is not y.dtype or x.dtype is bool_:
             x, y, dt = _promote(self, b, other, "sub")
-            return _make(_rounded(x - y, dt), (self, b), "sub", _SUB_BACKWARD)
-        return _make(x - y, (self, b), "sub", _SUB_BACKWARD)
+            return record(_rounded(x - y, dt), (self, b), "sub", _SUB_BACKWARD)
+        return record(x - y, (self, b), "sub", _SUB_BACKWARD)
 
     @staticmethod
     def _sub_backward(g: Tensor, out: Tensor) -> tuple[Tensor, Tensor | None]:
@@ -761,8 +765,8 @@ class Tensor:
         x, y = self._data, b._data
         if x.dtype is not y.dtype:
             x, y, dt = _promote(self, b, other, "mul")
-            return _make(_rounded(x * y, dt), (self, b), "mul", _MUL_BACKWARD)
-        return _make(x * y, (self, b), "mul", _MUL_BACKWARD)
+            return record(_rounded(x * y, dt), (self, b), "mul", _MUL_BACKWARD)
+        return record(x * y, (self, b), "mul", _MUL_BACKWARD)
 
     @staticmethod
     def _mul_backward(g: Tensor, out: Tensor) -> tuple[Tensor | None, Tensor | None]:
@@ -777,8 +781,8 @@ class Tensor:
         dt = x.dtype
         if dt is not y.dtype or (dt is not float32 and dt is not float64 and dt is not float16):
             x, y, dt = _promote(self, b, other, "div")
-            return _make(_rounded(x / y, dt), (self, b), "div", _DIV_BACKWARD)
-        return _make(x / y, (self, b), "div", _DIV_BACKWARD)
+            return record(_rounded(x / y, dt), (self, b), "div", _DIV_BACKWARD)
+        return record(x / y, (self, b), "div", _DIV_BACKWARD)
 
     @staticmethod
     def _div_backward(g: Tensor, out: Tensor) -> tuple[Tensor | None, Tensor | None]:
@@ -790,7 +794,7 @@ class Tensor:
         # d/dx 1/x = -1/x^2 = -out^2; integers give float32
         x = self._data
         data = np.reciprocal(x) if x.dtype.kind == "f" else _in_float(np.reciprocal, x)
-        return _make(data, (self,), "reciprocal", lambda g, out: (-g * out * out,))
+        return record(data, (self,), "reciprocal", lambda g, out: (-g * out * out,))
 
     def pow(self, exponent: TensorLike) -> Tensor:
         # d/da a^e = e a^(e-1) (0 where e == 0), d/de a^e = a^e log a (0 where a == 0, e >= 0)
@@ -816,7 +820,7 @@ class Tensor:
                 ge = g * _masked(out * a.log(), ~((a._data == 0) & (e._data >= 0)))
             return ga, ge
 
-        return _make(data, (a, e), "pow", backward)
+        return record(data, (a, e), "pow", backward)
 
     def _pow_scalar(self, e: Scalar) -> Tensor:
         # a number as exponent, as torch's pow(Tensor, Scalar): the gradient of x ** 0 is
@@ -832,18 +836,18 @@ class Tensor:
             x, ec = x.astype(cdt, copy=False), scalar_array(e, dt).astype(cdt)
         with np.errstate(divide="ignore", invalid="ignore"):
             data = _rounded(x ** ec, dt)
-        return _make(data, (self,), "pow", lambda g, out: (_pow_scalar_backward(g, self, e),))
+        return record(data, (self,), "pow", lambda g, out: (_pow_scalar_backward(g, self, e),))
 
     def maximum(self, other: TensorLike) -> Tensor:
         # the larger input gets the gradient, ties split it in half; where either is NaN,
         # both get it (torch's rule)
-        return self._pick(other, "maximum", np.maximum, np.less)
+        return self._larger_or_smaller(other, "maximum", np.maximum, np.less)
 
     def minimum(self, other: TensorLike) -> Tensor:
         # the smaller input gets the gradient, likewise
-        return self._pick(other, "minimum", np.minimum, np.greater)
+        return self._larger_or_smaller(other, "minimum", np.minimum, np.greater)
 
-    def _pick(self, other: TensorLike, op: str, pick: Callable[..., np.ndarray],
+    def _larger_or_smaller(self, other: TensorLike, op: str, pick: Callable[..., np.ndarray],
               loses: Callable[..., np.ndarray]) -> Tensor:
         b = other if isinstance(other, Tensor) else self._operand(other)
         x, y = self._data, b._data
@@ -852,7 +856,7 @@ class Tensor:
             data = _rounded(pick(x, y), dt)
         else:
             data = pick(x, y)
-        return _make(data, (self, b), op, lambda g, out: _pick_backward(g, self, b, loses))
+        return record(data, (self, b), op, lambda g, out: _extreme_backward(g, self, b, loses))
 
     __add__ = add
     __sub__ = sub
@@ -884,7 +888,7 @@ class Tensor:
             data = r * other  # a Python float stays in the tensor's dtype (numpy's NEP 50)
         else:
             data = _constant(r).mul(other)._data
-        return _make(data, (b, self), "div", _DIV_BACKWARD)
+        return record(data, (b, self), "div", _DIV_BACKWARD)
 
     def __rpow__(self, other: TensorLike) -> Tensor:
         return self._reflected(other).pow(self)
@@ -959,7 +963,7 @@ class Tensor:
                 "Negation, the `-` operator, on a bool tensor is not supported. If you are "
                 "trying to invert a mask, use the `~` or `logical_not()` operator instead."
             ) from None
-        return _make(data, (self,), "neg", _neg_backward)
+        return record(data, (self,), "neg", _neg_backward)
 
     __neg__ = neg
 
@@ -967,21 +971,21 @@ class Tensor:
         # d/dx e^x = e^x
         x = self._data
         data = np.exp(x) if x.dtype is float32 or x.dtype is float64 else _in_float(np.exp, x)
-        return _make(data, (self,), "exp", _exp_backward)
+        return record(data, (self,), "exp", _exp_backward)
 
     def log(self) -> Tensor:
         # d/dx log x = 1 / x
         x = self._data
         with np.errstate(divide="ignore", invalid="ignore"):
             data = np.log(x) if x.dtype is float32 or x.dtype is float64 else _in_float(np.log, x)
-        return _make(data, (self,), "log", lambda g, out: (g / self,))
+        return record(data, (self,), "log", lambda g, out: (g / self,))
 
     def sqrt(self) -> Tensor:
         # d/dx sqrt x = 1 / (2 sqrt x)
         x = self._data
         with np.errstate(invalid="ignore"):
             data = np.sqrt(x) if x.dtype is float32 or x.dtype is float64 else _in_float(np.sqrt, x)
-        return _make(data, (self,), "sqrt", _sqrt_backward)
+        return record(data, (self,), "sqrt", _sqrt_backward)
 
     def square(self) -> Tensor:
         # x * x; a bool squares to int64, as torch's pow(x, 2)
@@ -992,7 +996,7 @@ class Tensor:
         x = self._data
         if x.dtype.kind == "b":
             raise NotImplementedError("\"abs_cpu\" not implemented for 'Bool'")
-        return _make(np.abs(x), (self,), "abs", lambda g, out: (g * _sgn(self._data),))
+        return record(np.abs(x), (self,), "abs", lambda g, out: (g * _sgn(self._data),))
 
     __abs__ = abs
 
@@ -1000,13 +1004,13 @@ class Tensor:
         # d/dx tanh x = 1 - tanh^2 x
         x = self._data
         data = np.tanh(x) if x.dtype is float32 or x.dtype is float64 else _in_float(np.tanh, x)
-        return _make(data, (self,), "tanh", _tanh_backward)
+        return record(data, (self,), "tanh", _tanh_backward)
 
     def sigmoid(self) -> Tensor:
         # d/dx s(x) = s(x) (1 - s(x))
         x = self._data
         data = _sigmoid(x) if x.dtype is float32 or x.dtype is float64 else _in_float(_sigmoid, x)
-        return _make(data, (self,), "sigmoid", _sigmoid_backward)
+        return record(data, (self,), "sigmoid", _sigmoid_backward)
 
     def relu(self) -> Tensor:
         # d/dx relu x = 1 where relu x > 0, else 0; a NaN passes the gradient (torch's
@@ -1014,7 +1018,7 @@ class Tensor:
         x = self._data
         if x.dtype.kind == "b":
             raise RuntimeError("Boolean inputs not supported for relu")
-        return _make(np.maximum(x, 0), (self,), "relu", _relu_backward)
+        return record(np.maximum(x, 0), (self,), "relu", _relu_backward)
 
     def clamp(self, min: TensorLike | None = None, max: TensorLike | None = None) -> Tensor:
         """min(max(x, min), max); the bounds may be numbers or tensors (broadcast). The
@@ -1054,7 +1058,7 @@ class Tensor:
                     grads.append(_masked(g, k) if b._requires_grad else None)
             return tuple(grads)
 
-        return _make(np.asarray(data), (self,) + bounds, "clamp", backward)
+        return record(np.asarray(data), (self,) + bounds, "clamp", backward)
 
     clip = clamp
 
@@ -1066,7 +1070,7 @@ class Tensor:
             keepdims: bool | None = None) -> Tensor:
         """d/dx_i sum(x) = 1: the gradient is broadcast back over the summed axes. Integers
         and bools sum to int64 (torch's); ``dtype`` casts the input first."""
-        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        dim, keepdim = _dim_keepdim(dim, axis, keepdim, keepdims)
         axes = _dims(dim, self.ndim)
         shape, kshape = self.shape, _kept_shape(self.shape, axes)
         x = self._data
@@ -1075,13 +1079,13 @@ class Tensor:
             data = _rounded(x.sum(axis=axes, keepdims=keepdim), dt)
         else:
             data = x.sum(axis=axes, keepdims=keepdim)
-        return _make(np.asarray(data), (self,), "sum",
+        return record(np.asarray(data), (self,), "sum",
                      lambda g, out: (g.reshape(kshape).expand(shape),))
 
     def mean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
              axis: Any = None, keepdims: bool | None = None) -> Tensor:
         """d/dx_i mean(x) = 1 / n. Floats only, as torch's (``dtype`` casts the input first)."""
-        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        dim, keepdim = _dim_keepdim(dim, axis, keepdim, keepdims)
         axes = _dims(dim, self.ndim)
         shape, kshape = self.shape, _kept_shape(self.shape, axes)
         n = int(np.prod([shape[i] for i in axes]))
@@ -1092,7 +1096,7 @@ class Tensor:
             # the mean of nothing is 0 / 0 = nan, quietly (as torch's; numpy's mean warns)
             data = np.asarray(x.mean(axis=axes, keepdims=keepdim) if n else
                               x.sum(axis=axes, keepdims=keepdim) / x.dtype.type(0))
-        return _make(_rounded(data, dt), (self,), "mean",
+        return record(_rounded(data, dt), (self,), "mean",
                      lambda g, out: (g.reshape(kshape).expand(shape) / n,))
 
     def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
@@ -1119,7 +1123,7 @@ class Tensor:
         if unbiased is not None and correction is not None:
             raise TypeError(f"{op}(): pass unbiased or correction, not both")
         c = (1 if unbiased or unbiased is None else 0) if correction is None else correction
-        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        dim, keepdim = _dim_keepdim(dim, axis, keepdim, keepdims)
         x = self._data
         if x.dtype.kind != "f":
             raise RuntimeError("std and var only support floating point and complex dtypes")
@@ -1149,13 +1153,13 @@ class Tensor:
             return g * (2.0 / dof if dof else np.inf) * (self - self.mean(axes, keepdim=True))
 
         if op == "var":
-            return _make(data, (self,), "var", lambda g, out: (var_backward(g),))
+            return record(data, (self,), "var", lambda g, out: (var_backward(g),))
 
         def std_backward(g: Tensor, out: Tensor) -> tuple[Tensor]:
             zero = out._data == 0  # (+ zero: no division by zero to warn about)
             return (var_backward(_masked(g / (out * 2 + zero.astype(out.dtype)), ~zero)),)
 
-        return _make(data, (self,), "std", std_backward)
+        return record(data, (self,), "std", std_backward)
 
     def _extreme(self, dim: Any, keepdim: bool, largest: bool, op: str) -> Tensor:
         # the gradient is shared evenly between tied extremes, as torch's amax/amin do
@@ -1174,17 +1178,17 @@ class Tensor:
         hit = self._data == kept
         share = hit / hit.sum(axis=axes, keepdims=True)
         data = kept if keepdim else kept.reshape([n for i, n in enumerate(shape) if i not in axes])
-        return _make(np.asarray(data), (self,), op,
+        return record(np.asarray(data), (self,), op,
                      lambda g, out: (g.reshape(kshape).expand(shape) * share.astype(g.dtype),))
 
     def amax(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
              keepdims: bool | None = None) -> Tensor:
-        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        dim, keepdim = _dim_keepdim(dim, axis, keepdim, keepdims)
         return self._extreme(dim, keepdim, True, "amax")
 
     def amin(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
              keepdims: bool | None = None) -> Tensor:
-        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        dim, keepdim = _dim_keepdim(dim, axis, keepdim, keepdims)
         return self._extreme(dim, keepdim, False, "amin")
 
     def _select_extreme(self, dim: Any, keepdim: bool, largest: bool, op: str) -> Any:
@@ -1206,21 +1210,21 @@ class Tensor:
         values = np.take_along_axis(self._data, idx, axis=axis)
         if not keepdim:
             values, idx = values.squeeze(axis), idx.squeeze(axis)
-        out = _make(values, (self,), op, lambda g, out: (g.reshape(kshape).expand(shape) * mask,))
+        out = record(values, (self,), op, lambda g, out: (g.reshape(kshape).expand(shape) * mask,))
         return MaxResult(out, Tensor(idx.astype(np.int64)))
 
     def max(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
             keepdims: bool | None = None) -> Any:
         """``max()``: the largest value; ``max(dim)``: ``(values, indices)``;
         ``max(t)``: ``maximum``."""
-        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        dim, keepdim = _dim_keepdim(dim, axis, keepdim, keepdims)
         if isinstance(dim, Tensor):
             return self.maximum(dim)
         return self._select_extreme(dim, keepdim, True, "max")
 
     def min(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
             keepdims: bool | None = None) -> Any:
-        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        dim, keepdim = _dim_keepdim(dim, axis, keepdim, keepdims)
         if isinstance(dim, Tensor):
             return self.minimum(dim)
         return self._select_extreme(dim, keepdim, False, "min")
@@ -1242,7 +1246,7 @@ class Tensor:
     def logsumexp(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
                   keepdims: bool | None = None) -> Tensor:
         # log sum_i e^(x_i), shifted by the max; d/dx_i = e^(x_i - out) = softmax(x)_i
-        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        dim, keepdim = _dim_keepdim(dim, axis, keepdim, keepdims)
         x = self._data
         if x.dtype not in _NATIVE:  # integers give float32; float16 computes in float32
             src = self if x.dtype.kind == "f" else self.detach()
@@ -1255,7 +1259,7 @@ class Tensor:
         with np.errstate(divide="ignore"):
             kept = np.log(np.exp(x - m).sum(axis=axes, keepdims=True)) + m
         data = kept if keepdim else kept.reshape([n for i, n in enumerate(shape) if i not in axes])
-        return _make(np.asarray(data), (self,), "logsumexp", lambda g, out: (
+        return record(np.asarray(data), (self,), "logsumexp", lambda g, out: (
             g.reshape(kshape).expand(shape) * (self - out.reshape(kshape)).exp(),))
 
     # ----- linear algebra ---------------------------------------------------------------
@@ -1292,7 +1296,7 @@ class Tensor:
                 gb = gb.squeeze(-1) if b.ndim == 1 else gb
             return ga, gb
 
-        return _make(np.matmul(a._data, b._data), (a, b), "matmul", backward)
+        return record(np.matmul(a._data, b._data), (a, b), "matmul", backward)
 
     # ----- movement -----------------------------------------------------------------------
     def _reshaped(self, shape: tuple[int, ...], op: str) -> Tensor:
@@ -1319,7 +1323,7 @@ class Tensor:
                     "one dimension spans across two contiguous subspaces). Use .reshape(...) "
                     "instead."
                 )
-            return _make(data, (self,), op, backward)
+            return record(data, (self,), op, backward)
         return _view(self, data, op, backward)
 
     def reshape(self, *shape: Any) -> Tensor:
@@ -1410,21 +1414,21 @@ class Tensor:
             raise IndexError(f"index {_short(index)} is out of range for shape {self.shape}: {e}") \
                 from None
         shape = self.shape
-        backward: Backward = lambda g, out: (_scatter(g, idx, shape),)  # noqa: E731
+        def backward(g: Tensor, out: Tensor) -> tuple[Tensor]:
+            return (_scatter(g, idx, shape),)
+
+        # torch saves index tensors: changing one in place refuses backward
         indices = tuple(i for i in (index if isinstance(index, tuple) else (index,))
                         if isinstance(i, Tensor))
-        if indices:  # torch saves index tensors: changing one in place refuses backward
-            backward.saved = indices  # type: ignore[attr-defined]
         if _is_basic(idx):  # basic indexing is a view of the same memory, as in torch
             if type(data) is not np.ndarray:  # every axis indexed: numpy gave a scalar
                 data = self._data[(idx if isinstance(idx, tuple) else (idx,)) + (Ellipsis,)]
-            return _view(self, data,
-                         "getitem", backward)
-        return _make(np.asarray(data), (self,), "getitem", backward)
+            return _view(self, data, "getitem", backward, indices)
+        return record(np.asarray(data), (self,), "getitem", backward, saved=indices)
 
     def clone(self) -> Tensor:
         # d/dx copy(x) = 1
-        return _make(self._data.copy(), (self,), "clone", lambda g, out: (g,))
+        return record(self._data.copy(), (self,), "clone", lambda g, out: (g,))
 
     # ----- conveniences ---------------------------------------------------------------
     def _softmax_input(self, dim: int, dtype: Any, name: str) -> Tensor | None:
@@ -1448,13 +1452,14 @@ class Tensor:
         if x is not None:
             return x.softmax(dim).to(self.dtype if dtype is None else dtype)
         if self.ndim == 0:
-            return _make(np.ones_like(self._data), (self,), "softmax", lambda g, out: (g * 0,))
+            return record(np.ones_like(self._data), (self,), "softmax", lambda g, out: (g * 0,),
+                          fused=True)
         (axis,) = _dims(dim, self.ndim)
         p = _shifted(self._data, axis)[0]
         np.exp(p, out=p)
         p /= p.sum(axis=axis, keepdims=True)
-        return _make(p, (self,), "softmax", lambda g, out: (
-            out * (g - (g * out).sum(axis, keepdim=True)),))
+        return record(p, (self,), "softmax", lambda g, out: (
+            out * (g - (g * out).sum(axis, keepdim=True)),), fused=True)
 
     def log_softmax(self, dim: int = -1, dtype: Any = None) -> Tensor:
         """log p_c = z_c - log sum_k e^(z_k) with z = x - max: exp never overflows, and z is
@@ -1464,11 +1469,11 @@ class Tensor:
         if x is not None:
             return x.log_softmax(dim).to(self.dtype if dtype is None else dtype)
         if self.ndim == 0:
-            return _make(np.zeros_like(self._data), (self,), "log_softmax",
-                         lambda g, out: (g * 0,))
+            return record(np.zeros_like(self._data), (self,), "log_softmax",
+                          lambda g, out: (g * 0,), fused=True)
         (axis,) = _dims(dim, self.ndim)
-        return _make(_log_softmax(self._data, axis), (self,), "log_softmax", lambda g, out: (
-            g - out.exp() * g.sum(axis, keepdim=True),))
+        return record(_log_softmax(self._data, axis), (self,), "log_softmax", lambda g, out: (
+            g - out.exp() * g.sum(axis, keepdim=True),), fused=True)
 
 
 def _row_max(x: np.ndarray, axis: int) -> tuple[np.ndarray, bool]:
@@ -1569,8 +1574,20 @@ def _init(t: Tensor, data: np.ndarray) -> None:
 _moved = False
 
 
-def _make(data: np.ndarray, parents: tuple[Tensor, ...], op: str, backward: Backward) -> Tensor:
-    """The output of an op; it joins the graph if grad mode is on and a parent requires grad."""
+def record(data: np.ndarray, parents: tuple[Tensor, ...], op: str, backward: Backward,
+           fused: bool = False, saved: tuple[Tensor, ...] = ()) -> Tensor:
+    """The output of an op: how every op is recorded, the engine's own, ``nn.functional``'s
+    and yours. ``data`` is the computed ndarray, ``parents`` the Tensors it was computed
+    from, ``op`` the name the graph and its pictures show, and ``backward(g, out)`` returns
+    one gradient (Tensor or None) per parent. ``fused=True`` marks one node that stands for
+    a composite function (the fused cross-entropy, your own op); the renderer draws it so.
+    ``saved`` names tensors other than the parents that ``backward`` reads (an index, a
+    target): as with the parents, changing one in place afterwards makes backward refuse.
+    The output joins the graph if grad mode is on and a parent requires grad::
+
+        def cube(x: Tensor) -> Tensor:  # d/dx x^3 = 3 x^2
+            return record(x.numpy() ** 3, (x,), "cube", lambda g, out: (g * 3 * x * x,))
+    """
     out = _new(Tensor)
     # numpy hands back a scalar, not a 0-d array, from arithmetic on 0-d arrays: ._data is
     # always an ndarray (writable in place, like a torch tensor's)
@@ -1583,12 +1600,16 @@ def _make(data: np.ndarray, parents: tuple[Tensor, ...], op: str, backward: Back
                     _refresh(p)
         for p in parents:
             if p._requires_grad:
-                out._clock = clock.now
+                out._recorded_at = clock.now
                 out.op = op
                 out.scope = state.scope
                 out._requires_grad = True
                 out._parents = parents
                 out._backward = backward
+                if fused:
+                    out.fused = True
+                if saved:
+                    backward.saved = saved  # type: ignore[attr-defined]
                 return out
     out.op = ""
     out.scope = ()
@@ -1598,12 +1619,13 @@ def _make(data: np.ndarray, parents: tuple[Tensor, ...], op: str, backward: Back
     return out
 
 
-def _view(src: Tensor, data: np.ndarray, op: str, backward: Backward) -> Tensor:
+def _view(src: Tensor, data: np.ndarray, op: str, backward: Backward,
+          saved: tuple[Tensor, ...] = ()) -> Tensor:
     """The output of a view op: it shares ``src``'s memory and version counter."""
-    out = _make(data, (src,), op, backward)
+    out = record(data, (src,), op, backward, saved=saved)
     out._vc = src._counter()
     out._base = src if src._base is None else src._base
-    out._clock = clock.now
+    out._recorded_at = clock.now
     return out
 
 
@@ -1619,8 +1641,8 @@ def _partial_overlap(a: np.ndarray, b: np.ndarray) -> bool:
 def _stale(v: Tensor) -> bool:
     """Was ``v``'s base changed in place, in the graph, since ``v``'s history was taken?"""
     history = v._base._history  # type: ignore[union-attr]
-    return history is not None and history[-1][0] > v._clock and any(
-        moved_at > v._clock and old._vc.overwritten for moved_at, old in history)
+    return history is not None and history[-1][0] > v._recorded_at and any(
+        moved_at > v._recorded_at and old._vc.overwritten for moved_at, old in history)
 
 
 def _positions(base: np.ndarray, view: np.ndarray) -> np.ndarray:
@@ -1657,7 +1679,7 @@ def _refresh(v: Tensor) -> None:
     v._move(old)
     v._parents, v._backward, v.op, v.scope = now._parents, now._backward, now.op, now.scope
     v._requires_grad = now._requires_grad
-    v._clock = clock.now
+    v._recorded_at = clock.now
 
 
 def _snapshot(t: Tensor, overwritten: bool = False, detached: bool = False) -> Tensor:
@@ -1667,10 +1689,10 @@ def _snapshot(t: Tensor, overwritten: bool = False, detached: bool = False) -> T
     saves the original), but an op that saved them as its output sees them overwritten."""
     old = _new(Tensor)
     _init(old, t._data.copy())
-    old.op, old.name, old.scope = t.op, t.name, t.scope
+    old.op, old.name, old.scope, old.fused = t.op, t.name, t.scope, t.fused
     old._requires_grad, old._parents, old._backward = t._requires_grad, t._parents, t._backward
     if t._parents:
-        old._clock = t._clock
+        old._recorded_at = t._recorded_at
     old._vc, old._base = autograd.Before(t._version, overwritten, detached), t._base
     return old
 
@@ -1690,7 +1712,7 @@ def _index_put(x: Tensor, idx: Any, v: Tensor) -> Tensor:
     data[idx] = v._data
     keep = np.ones(x.shape, dtype=bool)
     keep[idx] = False
-    return _make(data, (x, v), "index_put", lambda g, out: (
+    return record(data, (x, v), "index_put", lambda g, out: (
         g * keep if x._requires_grad else None, g[idx] if v._requires_grad else None))
 
 
@@ -1840,14 +1862,14 @@ def _masked(g: Tensor, keep: np.ndarray) -> Tensor:
     data += 0.0  # -0.0 (a negative g masked) becomes 0.0, as where's
     if not np.isfinite(data.sum()):
         data = np.where(keep, g._data, 0).astype(g.dtype, copy=False)
-    return _make(data, (g,), "where", lambda g2, out: (_masked(g2, keep),))
+    return record(data, (g,), "where", lambda g2, out: (_masked(g2, keep),))
 
 
 def _transposed(a: np.ndarray) -> bool:
     return a.ndim == 2 and a.flags.f_contiguous and not a.flags.c_contiguous
 
 
-def _pick_backward(g: Tensor, a: Tensor, b: Tensor,
+def _extreme_backward(g: Tensor, a: Tensor, b: Tensor,
                    loses: Callable[..., np.ndarray]) -> tuple[Tensor | None, Tensor | None]:
     """maximum/minimum, torch's: ``where(a == b, g / 2, g)``, zeroed for the input that
     lost (``loses(a, b)`` for ``a``). A NaN loses nowhere: both inputs get ``g`` there."""
@@ -1901,7 +1923,7 @@ def _scatter(g: Tensor, idx: Any, shape: tuple[int, ...]) -> Tensor:
         data[idx] = g._data
     else:
         np.add.at(data, idx, g._data)
-    return _make(data, (g,), "scatter", lambda g2, out: (g2[idx],))
+    return record(data, (g,), "scatter", lambda g2, out: (g2[idx],))
 
 
 # ----- functions over several tensors ---------------------------------------------------
@@ -1925,7 +1947,7 @@ def where(condition: TensorLike, input: TensorLike, other: TensorLike) -> Tensor
         else result_type(a, b)
     a, b = (v if isinstance(v, Tensor) else _constant(scalar_array(v, dt)) for v in (a, b))
     data = np.where(cond, a._data.astype(dt, copy=False), b._data.astype(dt, copy=False))
-    return _make(data, (a, b), "where", lambda g, out: (
+    return record(data, (a, b), "where", lambda g, out: (
         _masked(g, cond) if a._requires_grad else None,
         _masked(g, ~cond) if b._requires_grad else None))
 
@@ -1960,7 +1982,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         return tuple(g[lead + (slice(int(lo), int(hi)),)] if t._requires_grad else None
                      for t, lo, hi in zip(ts, bounds[:-1], bounds[1:]))
 
-    return _make(np.concatenate([t._data for t in ts], axis=axis, dtype=dt), ts, "cat", backward)
+    return record(np.concatenate([t._data for t in ts], axis=axis, dtype=dt), ts, "cat", backward)
 
 
 def _common_dtype(ts: Sequence[Tensor]) -> np.dtype:
@@ -1988,5 +2010,5 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     def backward(g: Tensor, out: Tensor) -> tuple[Tensor | None, ...]:
         return tuple(g[lead + (i,)] if t._requires_grad else None for i, t in enumerate(ts))
 
-    return _make(np.stack([t._data for t in ts], axis=axis, dtype=_common_dtype(ts)), ts, "stack",
+    return record(np.stack([t._data for t in ts], axis=axis, dtype=_common_dtype(ts)), ts, "stack",
                  backward)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_ce.autograd import state
-from tinygrad_ce.tensor import Tensor, _make, _row_max, _shifted, where
+from tinygrad_ce.tensor import Tensor, _row_max, _shifted, record, where
 
 ArrayOrTensor = Tensor | np.ndarray
 _REDUCTIONS = ("none", "mean", "sum")
@@ -626,9 +626,8 @@ def cross_entropy(input: ArrayOrTensor, target: ArrayOrTensor | int,
         return (gx,) if tt is None else (gx, gt)
 
     # what torch's log_softmax + nll_loss save that is not the logits: target and weight
-    backward.saved = tuple(  # type: ignore[attr-defined]
-        t for t in (target, weight) if isinstance(t, Tensor))
-    return _make(out, parents, "cross_entropy", backward)
+    return record(out, parents, "cross_entropy", backward, fused=True,
+                  saved=tuple(t for t in (target, weight) if isinstance(t, Tensor)))
 
 
 def cross_entropy_grad(input: ArrayOrTensor, target: ArrayOrTensor | int,

@@ -14,8 +14,8 @@ except ImportError:
                       'installs: pip install "tinygrad-ce[demo]"', name="graphviz") from None
 
 from tinygrad_ce.viz.compare import draw_comparison
-from tinygrad_ce.viz.dot import FUSED_OPS, draw_graph
+from tinygrad_ce.viz.dot import draw_graph
 from tinygrad_ce.viz.render import Graph, RendererMissing, available_renderers, render
 
 __all__ = ["draw_graph", "draw_comparison", "render", "Graph", "RendererMissing",
-           "available_renderers", "FUSED_OPS"]
+           "available_renderers"]

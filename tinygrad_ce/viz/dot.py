@@ -38,12 +38,6 @@ import numpy as np
 from tinygrad_ce.tensor import Tensor
 from tinygrad_ce.viz.render import Graph
 
-# op names of fused nodes: one node whose backward is a closed form, not a chain of primitives
-FUSED_OPS = frozenset({
-    "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "softmax", "log_softmax",
-})
-
 # kind -> (fill, border)
 COLORS = {
     "output": ("#fde68a", "#b45309"),
@@ -397,7 +391,7 @@ class _Builder:
         self.node_data[name] = dict(self.node_data[target], reference=target)
 
     def op_node(self, t: Tensor, name: str, key: tuple[int, ...]) -> None:
-        fused = t.op in FUSED_OPS
+        fused = t.fused  # the op marked itself: record(..., fused=True)
         kind = "fused" if fused else "op"
         self.kinds.add(kind)
         fill, border = COLORS[kind]
