@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_ce.autograd import enable_grad, zero_grad
+from tinygrad_ce.engine import enable_grad, zero_grad
 from tinygrad_ce.tensor import Tensor
 
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]

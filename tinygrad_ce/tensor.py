@@ -17,8 +17,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from tinygrad_ce import autograd
-from tinygrad_ce.autograd import clock, state
+from tinygrad_ce import engine
 from tinygrad_ce.dtypes import (
     DEFAULT_FLOAT,
     bool_,
@@ -38,6 +37,7 @@ from tinygrad_ce.dtypes import (
     torch_name,
     uint8,
 )
+from tinygrad_ce.engine import clock, state
 from tinygrad_ce.random import generator
 
 __all__ = ["Tensor", "record", "where", "cat", "stack", "float16", "float32", "float64",
@@ -229,7 +229,7 @@ class Tensor:
         _init(h, _placeholder(self._data.dtype, self._data.shape))
         h.op, h.name, h.scope, h.fused = self.op, self.name, self.scope, self.fused
         h._requires_grad, h._parents = self._requires_grad, self._parents
-        h._backward = autograd.released_backward if self._parents else None
+        h._backward = engine.released_backward if self._parents else None
         if self._parents:
             h._recorded_at = self._recorded_at
         return h
@@ -389,13 +389,17 @@ class Tensor:
     def backward(self, gradient: TensorLike | None = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs: Sequence[Tensor] | None = None) -> None:
         """Accumulate d(self)/d(leaf) into each leaf's ``.grad`` (torch's semantics)."""
-        autograd.backward(self, gradient, retain_graph, create_graph, inputs)  # type: ignore[arg-type]
+        if not self.requires_grad:
+            raise RuntimeError(
+                "element 0 of tensors does not require grad and does not have a grad_fn")
+        engine.backward(self, root_gradient(self, gradient, "gradient"), retain_graph,
+                        create_graph, inputs)
 
     # ----- in place: torch's model --------------------------------------------------------
     # A view shares its base's memory and version counter ``_vc = [version, time of the last
     # change]``; every in-place write bumps it. A recorded op knows when it was recorded
     # (``_recorded_at``), and backward refuses when a tensor the op saved changed after that
-    # (autograd.SAVED says which). Under grad mode, an in-place op on a tensor in the graph
+    # (engine.SAVED says which). Under grad mode, an in-place op on a tensor in the graph
     # is recorded like any op: the tensor's history moves one node down (``_history``), and
     # ops recorded before keep the old node as their input.
 
@@ -501,7 +505,7 @@ class Tensor:
             self.fused = False
         self._requires_grad = True
         self._recorded_at = clock.now
-        if any(type(o) is Tensor and type(o._vc) is autograd.Before for o in ops):
+        if any(type(o) is Tensor and type(o._vc) is engine.Before for o in ops):
             clock.now += 1  # it read the memory it wrote: backward checks what it saved
         return self
 
@@ -1574,6 +1578,25 @@ def _init(t: Tensor, data: np.ndarray) -> None:
 _moved = False
 
 
+def root_gradient(root: Tensor, gradient: Any, name: str) -> Tensor:
+    """The gradient backward starts from at ``root``: ones for a scalar, else ``gradient``
+    (the argument called ``name``), checked against the root's shape."""
+    if gradient is None:
+        if root._data.size != 1:
+            raise RuntimeError(
+                f"grad can be implicitly created only for scalar outputs; got an output "
+                f"of shape {root.shape}: pass {name}= with that shape"
+            )
+        return Tensor(np.ones(root._data.shape, dtype=root._data.dtype))
+    g = gradient if isinstance(gradient, Tensor) else Tensor(np.asarray(gradient, dtype=root.dtype))
+    if g.shape != root.shape:
+        raise RuntimeError(
+            f"Mismatch in shape: {name} has a shape of {g.shape} and output has a shape "
+            f"of {root.shape}"
+        )
+    return g
+
+
 def record(data: np.ndarray, parents: tuple[Tensor, ...], op: str, backward: Backward,
            fused: bool = False, saved: tuple[Tensor, ...] = ()) -> Tensor:
     """The output of an op: how every op is recorded, the engine's own, ``nn.functional``'s
@@ -1693,7 +1716,7 @@ def _snapshot(t: Tensor, overwritten: bool = False, detached: bool = False) -> T
     old._requires_grad, old._parents, old._backward = t._requires_grad, t._parents, t._backward
     if t._parents:
         old._recorded_at = t._recorded_at
-    old._vc, old._base = autograd.Before(t._version, overwritten, detached), t._base
+    old._vc, old._base = engine.Before(t._version, overwritten, detached), t._base
     return old
 
 
@@ -1701,7 +1724,7 @@ def _alias(t: Tensor) -> Tensor:
     """``t`` as an operand of an in-place op that writes into its memory: a view of it whose
     counter says it is overwritten by the op that reads it."""
     a = t.view(t.shape)
-    a._vc = autograd.Before(t._version, overwritten=True)
+    a._vc = engine.Before(t._version, overwritten=True)
     a._vc.moved_at = clock.now + 2  # after the op's own record time: the op sees it changed
     return a
 

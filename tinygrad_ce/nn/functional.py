@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_ce.autograd import state
+from tinygrad_ce.engine import state
 from tinygrad_ce.tensor import Tensor, _row_max, _shifted, record, where
 
 ArrayOrTensor = Tensor | np.ndarray

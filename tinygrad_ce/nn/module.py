@@ -25,8 +25,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from tinygrad_ce import autograd
-from tinygrad_ce.autograd import zero_grad
+from tinygrad_ce import engine
+from tinygrad_ce.engine import zero_grad
 from tinygrad_ce.tensor import Tensor, _as_dtype, float32, float64
 
 
@@ -173,7 +173,7 @@ class Module:
                                   '"forward" function')
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        with autograd.scope(self):
+        with engine.scope(self):
             return self.forward(*args, **kwargs)
 
     # ----- traversal ----------------------------------------------------------------------

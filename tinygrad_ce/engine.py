@@ -1,4 +1,4 @@
-"""The engine: grad mode, topological order, backward, grad.
+"""The engine: grad mode, topological order, backward.
 
 An op records its output with a tuple of parents and a backward closure
 ``backward(g, out) -> tuple of gradients (Tensor or None), one per parent``.
@@ -501,15 +501,13 @@ def _own(g: Tensor, owners: set[int], create_graph: bool) -> Tensor:
 
 def backward(
     root: Tensor,
-    gradient: Tensor | None = None,
+    root_grad: Tensor,
     retain_graph: bool | None = None,
     create_graph: bool = False,
     inputs: Sequence[Tensor] | None = None,
 ) -> None:
-    """``root.backward()``: accumulate d(root)/d(leaf) into every leaf's ``.grad``."""
-    if not root.requires_grad:
-        raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
-    root_grad = _root_grad(root, gradient, "gradient")
+    """``root.backward(gradient)``: accumulate d(root)/d(leaf), seeded with ``root_grad``,
+    into every leaf's ``.grad``."""
     if retain_graph is None:
         retain_graph = create_graph
     result, retained = backprop([root], [root_grad], retain_graph, create_graph, inputs)
@@ -535,71 +533,3 @@ def zero_grad(t: Tensor, set_to_none: bool = True) -> None:
     else:
         g.requires_grad_(False)
     g.zero_()
-
-
-def grad(
-    outputs: Tensor | Sequence[Tensor],
-    inputs: Tensor | Sequence[Tensor],
-    grad_outputs: Tensor | Sequence[Tensor | None] | None = None,
-    retain_graph: bool | None = None,
-    create_graph: bool = False,
-    only_inputs: bool = True,
-    allow_unused: bool | None = None,
-) -> tuple[Tensor | None, ...]:
-    """d(outputs)/d(inputs) as a tuple, like ``torch.autograd.grad`` (``only_inputs`` is
-    torch's deprecated no-op); ``.grad`` is untouched."""
-    from tinygrad_ce.tensor import Tensor
-
-    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    if grad_outputs is None:
-        gos: list[Tensor | None] = [None] * len(outs)
-    elif isinstance(grad_outputs, Tensor):
-        gos = [grad_outputs]
-    else:
-        gos = list(grad_outputs)
-    if len(gos) != len(outs):
-        raise ValueError(
-            f"grad_outputs has {len(gos)} entries but outputs has {len(outs)}: expected one each"
-        )
-    for i, t in enumerate(ins):
-        if not t.requires_grad:
-            raise RuntimeError(f"inputs[{i}] does not require grad")
-    for i, o in enumerate(outs):
-        if not o.requires_grad:
-            raise RuntimeError(
-                f"element {i} of tensors does not require grad and does not have a grad_fn"
-            )
-    root_grads = [_root_grad(o, g, f"grad_outputs[{i}]") for i, (o, g) in enumerate(zip(outs, gos))]
-    if retain_graph is None:
-        retain_graph = create_graph
-    result, _ = backprop(outs, root_grads, retain_graph, create_graph, ins)
-    grads: list[Tensor | None] = []
-    for i, t in enumerate(ins):
-        g = result.get(id(t), (t, None))[1]
-        if g is None and not allow_unused:
-            raise RuntimeError(
-                f"inputs[{i}] was not used in the graph of outputs; "
-                "set allow_unused=True if this is the desired behavior"
-            )
-        grads.append(g)
-    return tuple(grads)
-
-
-def _root_grad(root: Tensor, gradient: Any, name: str) -> Tensor:
-    from tinygrad_ce.tensor import Tensor
-
-    if gradient is None:
-        if root._data.size != 1:
-            raise RuntimeError(
-                f"grad can be implicitly created only for scalar outputs; got an output "
-                f"of shape {root.shape}: pass {name}= with that shape"
-            )
-        return Tensor(np.ones(root._data.shape, dtype=root._data.dtype))
-    g = gradient if isinstance(gradient, Tensor) else Tensor(np.asarray(gradient, dtype=root.dtype))
-    if g.shape != root.shape:
-        raise RuntimeError(
-            f"Mismatch in shape: {name} has a shape of {g.shape} and output has a shape "
-            f"of {root.shape}"
-        )
-    return g
