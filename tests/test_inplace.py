@@ -577,3 +577,40 @@ def test_import_does_not_read_reference_counts() -> None:
             "assert x.grad.tolist() == [2.0, 4.0]\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+# ----- write_: the public way to replace values and date the change ---------------------------
+def _write(lib: Any, p: Any, values: Any) -> None:
+    """Ours: ``p.write_(values)``; torch's equivalent: ``copy_`` under ``no_grad``."""
+    if lib is tg:
+        p.write_(values)
+    else:
+        with torch.no_grad():
+            p.copy_(values)
+
+
+@pytest.mark.parametrize("where", ["leaf", "view of a leaf", "saved by exp", "not saved"])
+def test_write_dates_the_change_as_torch_copy_under_no_grad(where: str) -> None:
+    def program(lib: Any, out: dict[str, Any]) -> None:
+        p = lib.tensor([[1.0, -2.0], [3.0, 0.5]], requires_grad=True)
+        y = p.exp() if where == "saved by exp" else p * 2
+        target = p[0] if where == "view of a leaf" else p
+        _write(lib, target, lib.tensor([7.0, 8.0]) if where == "view of a leaf"
+               else lib.ones(2, 2) * 3)
+        out["version"] = p._version
+        out["values"] = p.detach().clone()
+        y.sum().backward()
+        out["grad"] = p.grad
+
+    same_as_torch(program)
+
+
+def test_write_own_memory_takes_only_the_date_and_assign_rebinds() -> None:
+    p = tg.tensor([1.0, 2.0, 3.0])
+    a, v = p.numpy(), p._version
+    assert p.write_(np.subtract(a, 1, out=a)) is p and p._version == v + 1
+    np.testing.assert_array_equal(p.numpy(), [0.0, 1.0, 2.0])
+    p.write_(np.zeros((2, 2), dtype=np.float64), assign=True)
+    assert p.shape == (2, 2) and p.dtype == tg.float64
+    with pytest.raises(ValueError, match=r"values of shape \(3,\).*assign=True"):
+        p.write_(np.zeros(3))

@@ -232,8 +232,7 @@ class SGD(Optimizer):
             grad = grad + momentum * buf if group["nesterov"] else buf
         if grad.dtype != p.dtype:  # a buffer from before model.double(): torch promotes
             grad = grad.astype(p.dtype)
-        np.subtract(p._data, grad * float(group["lr"]), out=p._data)
-        p._modified()
+        p.write_(np.subtract(p._data, grad * float(group["lr"]), out=p._data))
 
 
 class Adam(Optimizer):
@@ -313,8 +312,7 @@ class Adam(Optimizer):
         denom += eps
         update = exp_avg * step_size
         update /= denom
-        np.subtract(p._data, update, out=p._data)
-        p._modified()
+        p.write_(np.subtract(p._data, update, out=p._data))
 
 
 class AdamW(Adam):

@@ -39,6 +39,7 @@ from tinygrad_ce.dtypes import (
 )
 from tinygrad_ce.engine import clock, state
 from tinygrad_ce.random import generator
+from tinygrad_ce.stable import log_softmax, shifted
 
 __all__ = ["Tensor", "record", "where", "cat", "stack", "float16", "float32", "float64",
            "uint8", "int8", "int16", "int32", "int64", "bool_"]
@@ -423,6 +424,29 @@ class Tensor:
         clock.now += 1
         vc[0] += 1
         vc[1] = clock.now
+
+    def write_(self, values: TensorLike, assign: bool = False) -> Tensor:
+        """Replace this tensor's values outside the graph and date the change: the one way
+        for optimizers, checkpoint loading and your own code. Its views see the change, and
+        backward refuses if an op saved this tensor before it (as after torch's in-place
+        ops). ``values`` are written into the tensor's memory, cast to its dtype; they may
+        be that memory itself, already written (``p.write_(np.subtract(a, u, out=a))`` with
+        ``a = p.numpy()``), and then only the date is taken. ``assign=True`` rebinds the
+        tensor to ``values`` instead (shape and dtype may change: ``p.data = values``)."""
+        arr = values._data if isinstance(values, Tensor) else np.asarray(values)
+        if assign:
+            self._data = arr
+        elif arr is not self._data:
+            if arr.shape != self.shape:
+                raise ValueError(
+                    f"values of shape {arr.shape} do not fit a tensor of shape {self.shape}; "
+                    "pass assign=True to rebind the tensor to them")
+            if not self._data.flags.writeable:
+                self._data = arr.astype(self.dtype)
+            else:
+                np.copyto(self._data, arr, casting="unsafe")
+        self._modified()
+        return self
 
     def _records_inplace(self, *operands: Any, written: np.ndarray | None = None) -> bool:
         """Check that an in-place op may run here (torch's rules), before anything changes;
@@ -1459,7 +1483,7 @@ class Tensor:
             return record(np.ones_like(self._data), (self,), "softmax", lambda g, out: (g * 0,),
                           fused=True)
         (axis,) = _dims(dim, self.ndim)
-        p = _shifted(self._data, axis)[0]
+        p = shifted(self._data, axis)[0]
         np.exp(p, out=p)
         p /= p.sum(axis=axis, keepdims=True)
         return record(p, (self,), "softmax", lambda g, out: (
@@ -1476,40 +1500,8 @@ class Tensor:
             return record(np.zeros_like(self._data), (self,), "log_softmax",
                           lambda g, out: (g * 0,), fused=True)
         (axis,) = _dims(dim, self.ndim)
-        return record(_log_softmax(self._data, axis), (self,), "log_softmax", lambda g, out: (
+        return record(log_softmax(self._data, axis), (self,), "log_softmax", lambda g, out: (
             g - out.exp() * g.sum(axis, keepdim=True),), fused=True)
-
-
-def _row_max(x: np.ndarray, axis: int) -> tuple[np.ndarray, bool]:
-    """The row maximum (keepdims) used to shift before exp, and whether every row's was
-    finite: then each shifted row holds an exact 0, so sum(exp) >= 1 and its log is finite.
-    With no classes at all the maximum is 0."""
-    if x.shape[axis] == 0:
-        return np.zeros(x.shape[:axis] + (1,) + x.shape[axis + 1:], dtype=x.dtype), False
-    m = x.max(axis=axis, keepdims=True)
-    return m, bool(np.isfinite(m).all())
-
-
-def _shifted(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, bool]:
-    """z = x - max(x) (a new array), the maximum and whether every row's was finite. A row
-    whose maximum is +inf or -inf becomes all nan (inf - inf), as in torch: softmax,
-    log_softmax and cross-entropy of such a row are nan, and so is its gradient."""
-    m, finite = _row_max(x, axis)
-    if finite:
-        return np.subtract(x, m), m, True
-    with np.errstate(invalid="ignore"):
-        return np.subtract(x, m), m, False
-
-
-def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
-    """log p = z - log sum_c e^(z_c) with z = x - max: exp never overflows, and z is
-    exact, so large logits do not lose log p to rounding in x - (max + log sum)."""
-    z = _shifted(x, axis)[0]
-    s = np.exp(z).sum(axis=axis, keepdims=True)
-    with np.errstate(divide="ignore"):
-        np.log(s, out=s)
-    z -= s
-    return z
 
 
 class Released(Tensor):

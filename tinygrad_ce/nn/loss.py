@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_ce.nn import functional as F
+from tinygrad_ce.nn.arguments import legacy_reduction
 from tinygrad_ce.nn.module import Module
 from tinygrad_ce.tensor import Tensor
 
@@ -24,7 +25,7 @@ def _weight(weight: Any) -> tuple[Tensor | None, bool]:
 class _Loss(Module):
     def __init__(self, size_average: bool | None, reduce: bool | None, reduction: str) -> None:
         super().__init__()
-        self.reduction = F._legacy_reduction(size_average, reduce, reduction)
+        self.reduction = legacy_reduction(size_average, reduce, reduction)
 
 
 class _WeightedLoss(_Loss):

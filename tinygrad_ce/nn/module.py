@@ -298,8 +298,7 @@ class Module:
                             f"but got desired dtype={dt}")
         for t in [*self.parameters(), *self.buffers()]:
             if t.dtype.kind == "f" and t.dtype != dt:
-                t._data = t._data.astype(dt)
-                t._modified()
+                t.write_(t._data.astype(dt), assign=True)
                 if t.grad is not None:
                     t.grad = Tensor(t.grad._data.astype(dt))
         return self
@@ -380,11 +379,7 @@ class Module:
             )
         for key, arr in arrays.items():
             target = own[key]
-            if assign or not target._data.flags.writeable:
-                target._data = arr
-            else:
-                np.copyto(target._data, arr)
-            target._modified()
+            target.write_(arr, assign=assign or not target._data.flags.writeable)
         return IncompatibleKeys(missing, unexpected)
 
     def save(self, path: str | os.PathLike[str]) -> str:
