@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from tinygrad_ce.viz.render import FORMATS, RendererMissing, available_renderers, render
+from tinygrad_ce.viz.render import FORMATS, RendererMissing, available_renderers, write
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -77,9 +77,9 @@ def run(args: argparse.Namespace) -> int:
             return 1
         for fmt in formats:
             try:
-                path = render(g, out / f"{stem}.{fmt}", format=fmt, quiet=True)
+                path = write(g, out / f"{stem}.{fmt}", format=fmt, quiet=True)
             except RendererMissing:  # pragma: no cover - render falls back to .dot itself
-                path = render(g, out / f"{stem}.dot", format="dot")
+                path = write(g, out / f"{stem}.dot", format="dot")
             print(path)
     return 0
 

@@ -17,6 +17,8 @@ from typing import Any
 
 import graphviz
 
+from tinygrad_ce.viz.html import page
+
 FORMATS = ("svg", "png", "pdf", "dot", "html")
 RENDERERS = ("dot", "pygraphviz")
 
@@ -177,24 +179,15 @@ def _format_of(path: Path, fmt: str | None) -> str:
     return fmt
 
 
-def render(graph_or_root: Any, path: str | os.PathLike[str], format: str | None = None, *,
-           renderer: str | None = None, quiet: bool = False, **draw_kwargs: Any) -> Path:
-    """Write ``graph_or_root`` (a :class:`Graph`, a ``graphviz.Digraph``, or a Tensor, drawn
-    with ``draw_graph(root, **draw_kwargs)``) to ``path`` as svg, png, pdf, dot or html
-    (``format``, else the suffix of ``path``, else svg). Returns the path written: with no
-    renderer, that is the ``.dot`` file, and one line on stdout says how to render it."""
+def write(g: graphviz.Digraph, path: str | os.PathLike[str], format: str | None = None, *,
+          renderer: str | None = None, quiet: bool = False) -> Path:
+    """Write the graph ``g`` to ``path`` as svg, png, pdf, dot or html (``format``, else the
+    suffix of ``path``, else svg). Returns the path written: with no renderer, that is the
+    ``.dot`` file, and one line on stdout says how to render it."""
     path = Path(path)
     fmt = _format_of(path, format)
     if path.suffix.lower() != f".{fmt}":
         path = path.with_name(path.name + f".{fmt}")
-    if isinstance(graph_or_root, graphviz.Digraph):
-        if draw_kwargs:
-            raise TypeError(f"drawing options {sorted(draw_kwargs)} apply to a Tensor, not a graph")
-        g = graph_or_root
-    else:
-        from tinygrad_ce.viz.dot import draw_graph
-
-        g = draw_graph(graph_or_root, **draw_kwargs)
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "dot":
         path.write_text(g.source, encoding="utf-8")
@@ -209,8 +202,6 @@ def render(graph_or_root: Any, path: str | os.PathLike[str], format: str | None 
                   f"`dot -T{'svg' if fmt == 'html' else fmt} {dot_path} -o {path}`")
         return dot_path
     if fmt == "html":
-        from tinygrad_ce.viz.html import page
-
         node_data = getattr(g, "node_data", {})
         title = getattr(g, "title", None)
         path.write_text(page(data.decode("utf-8"), node_data, title), encoding="utf-8")
