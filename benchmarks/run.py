@@ -140,12 +140,12 @@ def check_targets(results: dict[str, Result]) -> list[dict[str, Any]]:
                 return None, ""
             return (max if largest else min)(pairs)
 
-        large = lambda r: r["N"] * r["C"] >= 1024 * 1000
+        large = lambda r: r["N"] * r["C"] >= 1024 * 1000  # noqa: E731
         for label, keep in (("every case", lambda r: True), ("N x C >= 1024 x 1000", large)):
-            f32 = worst(ratios("fused", "torch", lambda r: r["dtype"] == "float32" and keep(r)))
+            f32 = worst(ratios("fused", "torch", lambda r: r["dtype"] == "float32" and keep(r)))  # noqa: B023
             add(f"fused CE <= 1.15x torch, float32, {label} (worst)", *f32[:1], 1.15, True,
                 where=f32[1])
-            f64 = worst(ratios("fused", "torch", lambda r: r["dtype"] == "float64" and keep(r)))
+            f64 = worst(ratios("fused", "torch", lambda r: r["dtype"] == "float64" and keep(r)))  # noqa: B023
             add(f"fused CE <= 0.8x torch, float64, {label} (worst)", *f64[:1], 0.8, True,
                 where=f64[1])
             fn = worst(ratios("fused", "numpy", keep))

@@ -194,9 +194,9 @@ def test_gradcheck_and_gradgradcheck(name: str, case: dict[str, Any]) -> None:
     if isinstance(target, str):  # probabilities: differentiate with respect to them too
         t = tg.Tensor(rng.dirichlet(np.ones(shape[1]), shape[0]), requires_grad=True)
         inputs.append(t)
-        fn = lambda x, t: OURS[name](x, t, weight=w, **case)
+        fn = lambda x, t: OURS[name](x, t, weight=w, **case)  # noqa: E731
     else:
-        fn = lambda x: OURS[name](x, tg.Tensor(target), weight=w, **case)
+        fn = lambda x: OURS[name](x, tg.Tensor(target), weight=w, **case)  # noqa: E731
     assert tg.gradcheck(fn, inputs)
     assert tg.gradgradcheck(fn, inputs)
 

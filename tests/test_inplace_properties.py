@@ -140,15 +140,15 @@ def test_random_programs_with_views_and_inplace_ops_match_torch(seed: int, data:
         no_grad = data.draw(st.booleans(), label="no_grad") if kind == "inplace" else False
         if kind == "unary":
             name = data.draw(st.sampled_from(sorted(UNARY)))
-            program.step(name, lambda lib, pool, f=UNARY[name]: f(pool[i]), no_grad)
+            program.step(name, lambda lib, pool, f=UNARY[name]: f(pool[i]), no_grad)  # noqa: B023
         elif kind == "binary":
             name = data.draw(st.sampled_from(sorted(BINARY)))
             j = data.draw(st.integers(0, n - 1), label="j")
-            program.step(name, lambda lib, pool, f=BINARY[name]: f(pool[i], _same_shape(
-                pool, i, j)), no_grad)
+            program.step(name, lambda lib, pool, f=BINARY[name]: f(pool[i], _same_shape(  # noqa: B023
+                pool, i, j)), no_grad)  # noqa: B023
         elif kind == "view":
             name = data.draw(st.sampled_from(sorted(VIEWS)))
-            program.step(name, lambda lib, pool, f=VIEWS[name]: f(pool[i]), no_grad)
+            program.step(name, lambda lib, pool, f=VIEWS[name]: f(pool[i]), no_grad)  # noqa: B023
         else:
             name = data.draw(st.sampled_from(sorted(INPLACE)))
             j = data.draw(st.integers(0, n - 1), label="j")
@@ -159,7 +159,7 @@ def test_random_programs_with_views_and_inplace_ops_match_torch(seed: int, data:
                 continue  # see docs/bad_input.md: detach_() on a leaf or on a viewed base
 
             def change(lib: Any, pool: list[Any], f: Any = INPLACE[name]) -> None:
-                f(pool[i], _same_shape(pool, i, j))
+                f(pool[i], _same_shape(pool, i, j))  # noqa: B023
 
             program.step(name, change, no_grad)
         program.check_state()

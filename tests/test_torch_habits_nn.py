@@ -312,7 +312,7 @@ def test_label_smoothing_above_1_raises_when_the_loss_is_called_as_in_torch(smoo
                       lambda: theirs(torch.from_numpy(x), torch.from_numpy(t)),
                       match="label_smoothing must be between 0.0 and 1.0")
     for fn in CE.values():
-        assert_same_error(lambda: fn(tg.tensor(x), tg.tensor(t), label_smoothing=smoothing),
+        assert_same_error(lambda: fn(tg.tensor(x), tg.tensor(t), label_smoothing=smoothing),  # noqa: B023
                           lambda: TF.cross_entropy(torch.from_numpy(x), torch.from_numpy(t),
                                                    label_smoothing=smoothing))
 
@@ -368,8 +368,8 @@ def test_cross_entropy_of_infinite_logits_matches_torch(dtype, row, options):
     for fn in CE.values():
         for tgt in ([0, 1], [1, 1], [2, 0]) if target is None else [t]:
             assert_same_loss_and_grad(
-                lambda a: fn(a, tg.tensor(np.array(tgt)), **opts),
-                lambda a: TF.cross_entropy(a, torch.tensor(np.array(tgt)), **t_opts), x, dtype)
+                lambda a: fn(a, tg.tensor(np.array(tgt)), **opts),  # noqa: B023
+                lambda a: TF.cross_entropy(a, torch.tensor(np.array(tgt)), **t_opts), x, dtype)  # noqa: B023
 
 
 @pytest.mark.parametrize("row", INF_ROWS, ids=[str(r) for r in INF_ROWS])
@@ -388,7 +388,7 @@ def test_probability_targets_and_weights_of_other_dtypes_promote_as_in_torch():
     w = np.array([1.0, 2.0, 0.5])
     for fn in CE.values():
         assert_same_loss_and_grad(
-            lambda a: fn(a, tg.tensor(p), tg.tensor(w)),
+            lambda a: fn(a, tg.tensor(p), tg.tensor(w)),  # noqa: B023
             lambda a: TF.cross_entropy(a, torch.from_numpy(p), torch.from_numpy(w)), x,
             np.float64, tol_dtype=np.float32)  # torch's log_softmax runs in float32 first
 
@@ -417,7 +417,7 @@ def test_targets_of_the_wrong_shape_or_dtype_raise_torchs_error(loss, shape, tsh
     theirs = getattr(TF, loss)
     e_t = raised(lambda: theirs(torch.from_numpy(x), torch.from_numpy(t)))
     for fn in ours:
-        e_o = raised(lambda: fn(tg.tensor(x), tg.tensor(t)))
+        e_o = raised(lambda: fn(tg.tensor(x), tg.tensor(t)))  # noqa: B023
         if e_t is None:  # torch accepts it (probabilities of another float dtype, ...)
             assert e_o is None, e_o
             continue
@@ -579,8 +579,8 @@ def test_in_place_layers_overwrite_their_input_outside_a_recorded_graph():
         assert drop(x) is x and not np.asarray(x).any()
     # a recorded graph: the same values and gradients (ours computes out of place there)
     for fn in (lambda m: m.ReLU(True), lambda m: m.Dropout(0.0, True)):
-        assert_same_loss_and_grad(lambda a: fn(nn)(a * 1.0).sum(),
-                                  lambda a: fn(torch.nn)(a * 1.0).sum(), X)
+        assert_same_loss_and_grad(lambda a: fn(nn)(a * 1.0).sum(),  # noqa: B023
+                                  lambda a: fn(torch.nn)(a * 1.0).sum(), X)  # noqa: B023
 
 
 def module_method_calls(L):

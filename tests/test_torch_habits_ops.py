@@ -82,12 +82,12 @@ def test_binary_promotion_matches_torch(left: tuple[str, bool], right: Any) -> N
 
     for name, fn in BINARY.items():
         what = f"{left} {name} {right!r}"
-        ours = outcome(lambda: fn(tg, tensor(tg, *left), operand(tg, right)))
-        theirs = outcome(lambda: fn(torch, tensor(torch, *left), operand(torch, right)))
+        ours = outcome(lambda: fn(tg, tensor(tg, *left), operand(tg, right)))  # noqa: B023
+        theirs = outcome(lambda: fn(torch, tensor(torch, *left), operand(torch, right)))  # noqa: B023
         same(ours, theirs, what)
         if not isinstance(right, tuple) and name != "where":
-            ours = outcome(lambda: fn(tg, right, tensor(tg, *left)))
-            theirs = outcome(lambda: fn(torch, right, tensor(torch, *left)))
+            ours = outcome(lambda: fn(tg, right, tensor(tg, *left)))  # noqa: B023
+            theirs = outcome(lambda: fn(torch, right, tensor(torch, *left)))  # noqa: B023
             same(ours, theirs, f"reflected {what}")
 
 
@@ -110,8 +110,8 @@ def test_result_type_is_torchs(left: tuple[str, bool], right: Any) -> None:
                          ids=str)
 def test_cat_and_stack_promote(dtypes: tuple[str, str]) -> None:
     for lib_fn in ("cat", "stack"):
-        ours = outcome(lambda: getattr(tg, lib_fn)([tensor(tg, d) for d in dtypes]))
-        theirs = outcome(lambda: getattr(torch, lib_fn)([tensor(torch, d) for d in dtypes]))
+        ours = outcome(lambda: getattr(tg, lib_fn)([tensor(tg, d) for d in dtypes]))  # noqa: B023
+        theirs = outcome(lambda: getattr(torch, lib_fn)([tensor(torch, d) for d in dtypes]))  # noqa: B023
         same(ours, theirs, f"{lib_fn}{dtypes}")
 
 

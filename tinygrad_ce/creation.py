@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_ce.dtypes import as_dtype
 from tinygrad_ce.random import generator
-from tinygrad_ce.tensor import Tensor, TensorLike, _as_dtype, float32, int64
+from tinygrad_ce.tensor import Tensor, TensorLike, float32, int64
 
 
 def _size(size: Sequence[Any]) -> tuple[int, ...]:
@@ -23,7 +24,7 @@ def _size(size: Sequence[Any]) -> tuple[int, ...]:
 
 
 def _float(dtype: Any) -> np.dtype:
-    return float32 if dtype is None else _as_dtype(dtype)
+    return float32 if dtype is None else as_dtype(dtype)
 
 
 def tensor(data: TensorLike, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -48,17 +49,17 @@ def full(size: Sequence[int], fill_value: float, dtype: Any = None,
     if dtype is None:
         dtype = int64 if isinstance(fill_value, (int, np.integer)) else float32
         dtype = np.bool_ if isinstance(fill_value, bool) else dtype
-    return Tensor(np.full(_size((size,)), fill_value, dtype=_as_dtype(dtype)),
+    return Tensor(np.full(_size((size,)), fill_value, dtype=as_dtype(dtype)),
                   requires_grad=requires_grad)
 
 
 def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.zeros(t.shape, dtype=t.dtype if dtype is None else _as_dtype(dtype)),
+    return Tensor(np.zeros(t.shape, dtype=t.dtype if dtype is None else as_dtype(dtype)),
                   requires_grad=requires_grad)
 
 
 def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.ones(t.shape, dtype=t.dtype if dtype is None else _as_dtype(dtype)),
+    return Tensor(np.ones(t.shape, dtype=t.dtype if dtype is None else as_dtype(dtype)),
                   requires_grad=requires_grad)
 
 
@@ -78,7 +79,7 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
     if dtype is None:
         ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = int64 if ints else float32
-    return Tensor(np.arange(start, end, step).astype(_as_dtype(dtype)),
+    return Tensor(np.arange(start, end, step).astype(as_dtype(dtype)),
                   requires_grad=requires_grad)
 
 
@@ -105,5 +106,5 @@ def randint(low: int, high: int | None = None, size: Sequence[int] = (),
         low, high = 0, low
     if high <= low:
         raise RuntimeError(f"randint: expected low < high, got low={low}, high={high}")
-    dt = int64 if dtype is None else _as_dtype(dtype)
+    dt = int64 if dtype is None else as_dtype(dtype)
     return Tensor(generator().integers(low, high, size=_size((size,))).astype(dt))

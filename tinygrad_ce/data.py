@@ -13,10 +13,11 @@ from typing import Any
 import numpy as np
 
 from tinygrad_ce import creation
-from tinygrad_ce.tensor import Tensor, _as_dtype, float32
+from tinygrad_ce.dtypes import as_dtype
+from tinygrad_ce.tensor import Tensor, float32
 
 
-def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
+def _generator(seed: int | np.random.Generator | None) -> np.random.Generator:
     if seed is None:
         return creation.generator()
     if isinstance(seed, np.random.Generator):
@@ -47,7 +48,7 @@ def _finish(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, dtype: Any,
     if shuffle:
         order = rng.permutation(len(y))
         x, y = x[order], y[order]
-    return x.astype(_as_dtype(dtype)), y.astype(np.int64)
+    return x.astype(as_dtype(dtype)), y.astype(np.int64)
 
 
 def make_spirals(n_samples: int = 300, n_classes: int = 3, noise: float = 0.2,
@@ -59,7 +60,7 @@ def make_spirals(n_samples: int = 300, n_classes: int = 3, noise: float = 0.2,
     n = _positive(n_samples, "n_samples")
     k = _positive(n_classes, "n_classes", 2)
     noise = _noise(noise)
-    rng = _rng(seed)
+    rng = _generator(seed)
     xs, ys = [], []
     for c, m in enumerate(_split_counts(n, k)):
         r = np.linspace(0.1, 1.0, m)
@@ -74,7 +75,7 @@ def make_moons(n_samples: int = 200, noise: float = 0.1, seed: int | None = None
     """Two interleaving half circles (scikit-learn's construction), Gaussian ``noise``."""
     n = _positive(n_samples, "n_samples", 2)
     noise = _noise(noise)
-    rng = _rng(seed)
+    rng = _generator(seed)
     n_out, n_in = _split_counts(n, 2)
     t_out, t_in = np.linspace(0, np.pi, n_out), np.linspace(0, np.pi, n_in)
     x = np.concatenate([np.stack([np.cos(t_out), np.sin(t_out)], 1),
@@ -92,7 +93,7 @@ def make_circles(n_samples: int = 200, noise: float = 0.05, factor: float = 0.5,
     noise = _noise(noise)
     if not 0 < factor < 1:
         raise ValueError(f"factor={factor!r}: expected a number in (0, 1)")
-    rng = _rng(seed)
+    rng = _generator(seed)
     n_out, n_in = _split_counts(n, 2)
     t_out = np.linspace(0, 2 * np.pi, n_out, endpoint=False)
     t_in = np.linspace(0, 2 * np.pi, n_in, endpoint=False)
@@ -112,7 +113,7 @@ def make_blobs(n_samples: int = 300, centers: int = 3, cluster_std: float = 1.0,
     d = _positive(n_features, "n_features")
     if not cluster_std >= 0:
         raise ValueError(f"cluster_std={cluster_std!r}: expected a number >= 0")
-    rng = _rng(seed)
+    rng = _generator(seed)
     middle = rng.uniform(-box, box, (k, d))
     y = np.concatenate([np.full(m, c) for c, m in enumerate(_split_counts(n, k))])
     x = middle[y] + rng.standard_normal((n, d)) * cluster_std
@@ -130,7 +131,7 @@ def load_digits(dtype: Any = float32) -> tuple[np.ndarray, np.ndarray]:
             "pip install 'tinygrad-ce[digits]'"
         ) from None
     bunch = sk_load_digits()
-    return (bunch.data / 16.0).astype(_as_dtype(dtype)), bunch.target.astype(np.int64)
+    return (bunch.data / 16.0).astype(as_dtype(dtype)), bunch.target.astype(np.int64)
 
 
 def train_test_split(x: np.ndarray, y: np.ndarray, test_size: float = 0.25,
@@ -153,7 +154,7 @@ def train_test_split(x: np.ndarray, y: np.ndarray, test_size: float = 0.25,
         )
     if not 0 < n_test < n:
         raise ValueError(f"test_size={test_size!r} leaves no sample in one of the two parts")
-    order = _rng(seed).permutation(n)
+    order = _generator(seed).permutation(n)
     test, train = order[:n_test], order[n_test:]
     return x[train], x[test], y[train], y[test]
 
@@ -173,7 +174,7 @@ class DataLoader:
             raise ValueError(f"x has {len(self.x)} samples but y has {len(self.y)}")
         self.batch_size = _positive(batch_size, "batch_size")
         self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
-        self.rng = _rng(seed) if seed is not None else None
+        self.rng = _generator(seed) if seed is not None else None
 
     def __len__(self) -> int:
         n, b = len(self.x), self.batch_size

@@ -157,3 +157,19 @@ def infer(data: Any) -> np.dtype | None:
                 return None
             result = dt if result is None else promote_types(result, dt)
     return result
+
+
+KINDS = "fiub"  # float, signed and unsigned int, bool: what a Tensor may hold
+
+
+def as_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
+    """``dtype`` as a numpy dtype a Tensor may hold, or a TypeError naming the argument."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(
+            f"{name}={dtype!r} is not a dtype; expected e.g. tinygrad_ce.float32"
+        ) from None
+    if dt.kind not in KINDS:
+        raise TypeError(f"{name}={dtype!r} is not supported; expected a float, int or bool dtype")
+    return dt

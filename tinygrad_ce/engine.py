@@ -347,22 +347,6 @@ def _check_saved(node: Tensor) -> None:
         )
 
 
-def _check_view(node: Tensor, p: Tensor) -> None:
-    """A view taken before its base was changed in place, in the graph, still holds the old
-    history; torch would re-derive it from the base. Refuse rather than go the old way."""
-    base = p._base
-    if base is None or base._history is None:
-        return
-    t0, t1 = getattr(p, "_recorded_at", 0), node._recorded_at
-    # strictly before t1: an in-place op's own node is dated at its own move
-    if any(t0 < moved_at < t1 and old._vc.overwritten for moved_at, old in base._history):
-        raise RuntimeError(
-            f"a view (of shape {p.shape}) was taken before its base (of shape {base.shape}) "
-            f"was changed in place in the graph, and used after it (by '{node.op}'): take "
-            "the view again after the change"
-        )
-
-
 def backprop(
     roots: Sequence[Tensor],
     root_grads: Sequence[Tensor],
@@ -404,9 +388,6 @@ def backprop(
             parents = inputs_of(node) if moved else node._parents
             if node._recorded_at < now:
                 _check_saved(node)
-                if moved:
-                    for p in parents:
-                        _check_view(node, p)
             parent_grads = node._backward(g, node)
             ran.append(node)
             for i, (p, pg) in enumerate(zip(parents, parent_grads)):

@@ -20,6 +20,8 @@ import numpy as np
 from tinygrad_ce import engine
 from tinygrad_ce.dtypes import (
     DEFAULT_FLOAT,
+    KINDS,
+    as_dtype,
     bool_,
     float16,
     float32,
@@ -50,20 +52,7 @@ Backward = Callable[["Tensor", "Tensor"], tuple[Union["Tensor", None], ...]]
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
-_KINDS = "fiub"  # float, signed and unsigned int, bool: what a Tensor may hold
 _NATIVE = frozenset((float32, float64))  # dtypes numpy computes in as torch does
-
-
-def _as_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(
-            f"{name}={dtype!r} is not a dtype; expected e.g. tinygrad_ce.float32"
-        ) from None
-    if dt.kind not in _KINDS:
-        raise TypeError(f"{name}={dtype!r} is not supported; expected a float, int or bool dtype")
-    return dt
 
 
 def _array(data: Any, dtype: Any = None) -> np.ndarray:
@@ -73,7 +62,7 @@ def _array(data: Any, dtype: Any = None) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data._data
     if dtype is not None:
-        dt = _as_dtype(dtype)
+        dt = as_dtype(dtype)
         try:
             return np.asarray(data, dtype=dt)
         except (TypeError, ValueError) as e:
@@ -82,7 +71,7 @@ def _array(data: Any, dtype: Any = None) -> np.ndarray:
         arr = np.asarray(data)
     except (TypeError, ValueError) as e:
         raise TypeError(f"data={_short(data)} is not numeric array data: {e}") from None
-    if arr.dtype.kind not in _KINDS:
+    if arr.dtype.kind not in KINDS:
         raise TypeError(
             f"data={_short(data)} has dtype {arr.dtype}; expected numbers (float, int or bool)"
         )
@@ -693,7 +682,7 @@ class Tensor:
     # ----- dtype ------------------------------------------------------------------------
     def to(self, dtype: Any) -> Tensor:
         """Cast; d/dx cast(x) = cast back."""
-        dt = _as_dtype(dtype)
+        dt = as_dtype(dtype)
         if dt == self.dtype:
             return self
         src = self.dtype
@@ -1820,7 +1809,7 @@ def _reduction_input(x: np.ndarray, dtype: Any, op: str) -> tuple[np.ndarray, np
     """What ``sum``/``mean`` reduce (cast to ``dtype`` if given; integers sum as int64) and
     the dtype they return. float16 is reduced in float32."""
     if dtype is not None:
-        x = x.astype(_as_dtype(dtype), copy=False)
+        x = x.astype(as_dtype(dtype), copy=False)
     dt = x.dtype
     if op == "mean" and dt.kind != "f":
         which = "Input" if dtype is None else "Optional"

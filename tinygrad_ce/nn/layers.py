@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 
 from tinygrad_ce import creation
+from tinygrad_ce.dtypes import as_dtype
 from tinygrad_ce.nn.module import Module, Parameter, Sequential
-from tinygrad_ce.tensor import Tensor, _as_dtype, float32
+from tinygrad_ce.tensor import Tensor, float32
 
 
 def _count(value: Any, name: str) -> int:
@@ -33,7 +34,7 @@ class Linear(Module):
         _check_device(device)
         self.in_features = _count(in_features, "in_features")
         self.out_features = _count(out_features, "out_features")
-        dt = float32 if dtype is None else _as_dtype(dtype)
+        dt = float32 if dtype is None else as_dtype(dtype)
         if dt.kind != "f":
             raise TypeError(f"Linear(dtype={dt}): expected a floating point dtype")
         bound = 1 / math.sqrt(in_features) if in_features > 0 else 0.0

@@ -26,8 +26,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from tinygrad_ce import engine
+from tinygrad_ce.dtypes import as_dtype
 from tinygrad_ce.engine import zero_grad
-from tinygrad_ce.tensor import Tensor, _as_dtype, float32, float64
+from tinygrad_ce.tensor import Tensor, float32, float64
 
 
 class Parameter(Tensor):
@@ -292,7 +293,7 @@ class Module:
             raise RuntimeError(f"device={device!r}: the only device is 'cpu'")
         if dtype is None:
             return self
-        dt = _as_dtype(dtype)
+        dt = as_dtype(dtype)
         if dt.kind != "f":
             raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, "
                             f"but got desired dtype={dt}")
