@@ -133,6 +133,7 @@ def infer(data: Any) -> np.dtype | None:
     default float dtype, ints int64, bools bool; numpy scalars and arrays and tensors keep
     theirs; everything found promotes together. None if there is nothing to go by."""
     result: np.dtype | None = None
+    dt: np.dtype
     stack = [data]
     while stack:
         seq = stack.pop()

@@ -372,7 +372,7 @@ def backprop(
     now, moved = clock.now, clock.moved
     with set_grad_enabled(create_graph):
         for node in reversed(order):
-            g = grads.pop(id(node), None)
+            g = grads.pop(id(node), None)  # type: ignore[arg-type]
             if g is None:
                 continue
             if wanted is None:
@@ -388,7 +388,7 @@ def backprop(
             parents = inputs_of(node) if moved else node._parents
             if node._recorded_at < now:
                 _check_saved(node)
-            parent_grads = node._backward(g, node)
+            parent_grads = node._backward(g, node)  # type: ignore[misc]
             ran.append(node)
             for i, (p, pg) in enumerate(zip(parents, parent_grads)):
                 if pg is None or not p._requires_grad:

@@ -50,7 +50,8 @@ def _check(fn: Callable[..., Any], inputs: Sequence[Tensor], eps: float, atol: f
             seed.flat[j] = 1.0
             analytic = grad([out], ins, [Tensor(seed)], retain_graph=True, allow_unused=True)
             for i, t in enumerate(ins):
-                a = np.zeros(t._data.size) if analytic[i] is None else analytic[i]._data.reshape(-1)
+                got = analytic[i]
+                a = np.zeros(t._data.size) if got is None else got._data.reshape(-1)
                 if not np.allclose(a, numeric[i][j], atol=atol, rtol=rtol, equal_nan=True):
                     if raise_exception:
                         raise RuntimeError(

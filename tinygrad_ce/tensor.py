@@ -13,7 +13,7 @@ import builtins
 import warnings
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Union
+from typing import Any, TypeAlias, Union
 
 import numpy as np
 
@@ -50,6 +50,11 @@ Scalar = Union[int, float, bool, np.number, np.bool_]  # noqa: UP007
 TensorLike = Union["Tensor", Scalar, np.ndarray, Sequence[Any]]  # noqa: UP007
 Backward = Callable[["Tensor", "Tensor"], tuple[Union["Tensor", None], ...]]
 
+# the builtins, for annotations inside Tensor, whose methods bool/int/float hide them there
+_bool: TypeAlias = bool
+_int: TypeAlias = int
+_float: TypeAlias = float
+
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
 _NATIVE = frozenset((float32, float64))  # dtypes numpy computes in as torch does
@@ -76,9 +81,9 @@ def _array(data: Any, dtype: Any = None) -> np.ndarray:
             f"data={_short(data)} has dtype {arr.dtype}; expected numbers (float, int or bool)"
         )
     if isinstance(data, (list, tuple)) and arr.size:
-        dt = infer(data)
-        if dt is not None and dt != arr.dtype:
-            arr = arr.astype(dt)
+        inferred = infer(data)
+        if inferred is not None and inferred != arr.dtype:
+            arr = arr.astype(inferred)
     elif arr.dtype == float64 and not isinstance(data, (np.ndarray, np.floating)):
         arr = arr.astype(DEFAULT_FLOAT)
     return arr
@@ -151,12 +156,13 @@ class Tensor:
     __array_priority__ = 1000  # numpy defers to our reflected operators
     name: str | None = None
     _retains_grad = False
-    _vc: list[int] | None = None  # [version, time of the last in-place change], shared by views
+    _vc: list[_int] | None = None  # [version, time of the last in-place change], shared by views
     _base: Tensor | None = None  # the tensor a view's memory belongs to
-    _history: list[tuple[int, Tensor]] | None = None  # (time, old node) per in-place move
+    _history: list[tuple[_int, Tensor]] | None = None  # (time, old node) per in-place move
+    _recorded_at: _int  # when the op that made it was recorded (engine.clock time)
     fused = False  # made by a fused op: one node for a composite function (see ``record``)
 
-    def __init__(self, data: TensorLike, requires_grad: bool = False, dtype: Any = None,
+    def __init__(self, data: TensorLike, requires_grad: _bool = False, dtype: Any = None,
                  name: str | None = None) -> None:
         self._data = _array(data, dtype)
         self.grad: Tensor | None = None
@@ -191,12 +197,12 @@ class Tensor:
         self._data = value._data
 
     @property
-    def requires_grad(self) -> bool:
+    def requires_grad(self) -> _bool:
         self._fresh()
         return self._requires_grad
 
     @requires_grad.setter
-    def requires_grad(self, value: bool) -> None:
+    def requires_grad(self, value: _bool) -> None:
         if value and self._data.dtype.kind != "f":
             raise RuntimeError(
                 f"only Tensors of floating point dtype can require gradients; got dtype "
@@ -209,7 +215,7 @@ class Tensor:
         self._requires_grad = bool(value)
 
     @property
-    def released(self) -> bool:
+    def released(self) -> _bool:
         """True for what a graph keeps of an intermediate after ``backward()``: its op, name,
         shape and dtype, not its values."""
         return False
@@ -231,7 +237,7 @@ class Tensor:
         return self._parents
 
     @property
-    def is_leaf(self) -> bool:
+    def is_leaf(self) -> _bool:
         self._fresh()
         return not self._parents
 
@@ -241,11 +247,11 @@ class Tensor:
             _refresh(self)
 
     @property
-    def shape(self) -> tuple[int, ...]:
+    def shape(self) -> tuple[_int, ...]:
         return self._data.shape
 
     @property
-    def ndim(self) -> int:
+    def ndim(self) -> _int:
         return self._data.ndim
 
     @property
@@ -260,13 +266,13 @@ class Tensor:
     def mT(self) -> Tensor:
         return self.transpose(-2, -1)
 
-    def dim(self) -> int:
+    def dim(self) -> _int:
         return self._data.ndim
 
-    def numel(self) -> int:
+    def numel(self) -> _int:
         return int(self._data.size)
 
-    def size(self, dim: int | None = None) -> Any:
+    def size(self, dim: _int | None = None) -> Any:
         if dim is None:
             return self._data.shape
         if self.ndim == 0:
@@ -293,7 +299,7 @@ class Tensor:
     def tolist(self) -> Any:
         return self._data.tolist()
 
-    def __len__(self) -> int:
+    def __len__(self) -> _int:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self._data.shape[0]
@@ -303,7 +309,7 @@ class Tensor:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self._data.shape[0]))
 
-    def __bool__(self) -> bool:
+    def __bool__(self) -> _bool:
         if self._data.size != 1:
             raise RuntimeError(
                 f"Boolean value of Tensor with {self._data.size} values is ambiguous"
@@ -314,13 +320,13 @@ class Tensor:
         # a one-element tensor formats as its number (f"{loss:.4f}"), as in torch
         return format(self.item(), spec) if self.ndim == 0 else object.__format__(self, spec)
 
-    def __float__(self) -> float:
+    def __float__(self) -> _float:
         return float(self.item())
 
-    def __int__(self) -> int:
+    def __int__(self) -> _int:
         return int(self.item())
 
-    def __index__(self) -> int:
+    def __index__(self) -> _int:
         if self.dtype.kind not in "iub" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be used as an index")
         return int(self._data)
@@ -361,7 +367,7 @@ class Tensor:
         self._requires_grad = False
         return self
 
-    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+    def requires_grad_(self, requires_grad: _bool = True) -> Tensor:
         self.requires_grad = requires_grad
         return self
 
@@ -373,11 +379,11 @@ class Tensor:
         return self
 
     @property
-    def retains_grad(self) -> bool:
+    def retains_grad(self) -> _bool:
         return self._retains_grad
 
-    def backward(self, gradient: TensorLike | None = None, retain_graph: bool | None = None,
-                 create_graph: bool = False, inputs: Sequence[Tensor] | None = None) -> None:
+    def backward(self, gradient: TensorLike | None = None, retain_graph: _bool | None = None,
+                 create_graph: _bool = False, inputs: Sequence[Tensor] | None = None) -> None:
         """Accumulate d(self)/d(leaf) into each leaf's ``.grad`` (torch's semantics)."""
         if not self.requires_grad:
             raise RuntimeError(
@@ -394,14 +400,14 @@ class Tensor:
     # ops recorded before keep the old node as their input.
 
     @property
-    def _version(self) -> int:
+    def _version(self) -> _int:
         """How many in-place changes this memory has seen (shared with views), as torch's."""
         return 0 if self._vc is None else self._vc[0]
 
-    def _is_view(self) -> bool:
+    def _is_view(self) -> _bool:
         return self._base is not None
 
-    def _counter(self) -> list[int]:
+    def _counter(self) -> list[_int]:
         vc = self._vc
         if vc is None:
             vc = self._vc = [0, 0]
@@ -414,7 +420,7 @@ class Tensor:
         vc[0] += 1
         vc[1] = clock.now
 
-    def write_(self, values: TensorLike, assign: bool = False) -> Tensor:
+    def write_(self, values: TensorLike, assign: _bool = False) -> Tensor:
         """Replace this tensor's values outside the graph and date the change: the one way
         for optimizers, checkpoint loading and your own code. Its views see the change, and
         backward refuses if an op saved this tensor before it (as after torch's in-place
@@ -437,7 +443,7 @@ class Tensor:
         self._modified()
         return self
 
-    def _records_inplace(self, *operands: Any, written: np.ndarray | None = None) -> bool:
+    def _records_inplace(self, *operands: Any, written: np.ndarray | None = None) -> _bool:
         """Check that an in-place op may run here (torch's rules), before anything changes;
         True when it has to be recorded in the graph."""
         if not self._data.flags.writeable:
@@ -612,13 +618,13 @@ class Tensor:
                 f"{value.ndim} dimensions.")
         return self._fill_with(np.asarray(_value(value)).astype(self.dtype), "fill_")
 
-    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+    def normal_(self, mean: _float = 0.0, std: _float = 1.0) -> Tensor:
         if std < 0:
             raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
         values = generator().normal(mean, std, self.shape).astype(self.dtype)
         return self._fill_with(values, "normal_")
 
-    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
+    def uniform_(self, a: _float = 0.0, b: _float = 1.0) -> Tensor:
         if a > b:
             raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
                                f"from={a} > to={b}")
@@ -653,19 +659,19 @@ class Tensor:
         self._data[idx] = value._data if isinstance(value, Tensor) else value
         self._modified()
 
-    def __iadd__(self, other: TensorLike) -> Tensor:
+    def __iadd__(self, other: TensorLike) -> Tensor:  # type: ignore[misc]
         return self.add_(other)
 
-    def __isub__(self, other: TensorLike) -> Tensor:
+    def __isub__(self, other: TensorLike) -> Tensor:  # type: ignore[misc]
         return self.sub_(other)
 
-    def __imul__(self, other: TensorLike) -> Tensor:
+    def __imul__(self, other: TensorLike) -> Tensor:  # type: ignore[misc]
         return self.mul_(other)
 
-    def __itruediv__(self, other: TensorLike) -> Tensor:
+    def __itruediv__(self, other: TensorLike) -> Tensor:  # type: ignore[misc]
         return self.div_(other)
 
-    def __ipow__(self, other: TensorLike) -> Tensor:
+    def __ipow__(self, other: TensorLike) -> Tensor:  # type: ignore[misc]
         return self.pow_(other)
 
     def __imatmul__(self, other: TensorLike) -> Tensor:
@@ -711,7 +717,7 @@ class Tensor:
     def type(self, dtype: Any) -> Tensor:
         return self.to(dtype)
 
-    def is_floating_point(self) -> bool:
+    def is_floating_point(self) -> _bool:
         return self.dtype.kind == "f"
 
     # ----- elementwise binary ops (numpy broadcasting; the engine unbroadcasts) --------
@@ -816,7 +822,7 @@ class Tensor:
     def pow(self, exponent: TensorLike) -> Tensor:
         # d/da a^e = e a^(e-1) (0 where e == 0), d/de a^e = a^e log a (0 where a == 0, e >= 0)
         if is_scalar(exponent):
-            return self._pow_scalar(exponent)
+            return self._pow_scalar(exponent)  # type: ignore[arg-type]
         a = self
         e = exponent if isinstance(exponent, Tensor) else self._operand(exponent)
         x, y = a._data, e._data
@@ -843,6 +849,7 @@ class Tensor:
         # a number as exponent, as torch's pow(Tensor, Scalar): the gradient of x ** 0 is
         # zeros with no graph, so every higher derivative of x ** 0 (and of x ** 1, ...) is 0,
         # not 0 * inf at x = 0
+        ec: Any
         x, ec, dt = self._data, e, self._data.dtype
         if dt not in _NATIVE:
             dt = scalar_result(dt, e)
@@ -1063,6 +1070,7 @@ class Tensor:
         has_lo, has_hi = isinstance(lo_t, Tensor), isinstance(hi_t, Tensor)
 
         def backward(g: Tensor, out: Tensor) -> tuple[Tensor | None, ...]:
+            keep: tuple[np.ndarray | None, ...]
             if lo is not None and hi is not None:
                 keep = ((x >= lo) & (x <= hi), (x < lo) & (lo < hi), (x > hi) | (hi < lo))
             elif lo is not None:
@@ -1072,7 +1080,7 @@ class Tensor:
             grads = [_masked(g, keep[0]) if self._requires_grad else None]
             for has, k, b in ((has_lo, keep[1], lo_t), (has_hi, keep[2], hi_t)):
                 if has:
-                    grads.append(_masked(g, k) if b._requires_grad else None)
+                    grads.append(_masked(g, k) if b._requires_grad else None)  # type: ignore
             return tuple(grads)
 
         return record(np.asarray(data), (self,) + bounds, "clamp", backward)
@@ -1083,8 +1091,8 @@ class Tensor:
         return where(condition, self, other)
 
     # ----- reductions -------------------------------------------------------------------
-    def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None, axis: Any = None,
-            keepdims: bool | None = None) -> Tensor:
+    def sum(self, dim: Any = None, keepdim: _bool = False, *, dtype: Any = None, axis: Any = None,
+            keepdims: _bool | None = None) -> Tensor:
         """d/dx_i sum(x) = 1: the gradient is broadcast back over the summed axes. Integers
         and bools sum to int64 (torch's); ``dtype`` casts the input first."""
         dim, keepdim = _dim_keepdim(dim, axis, keepdim, keepdims)
@@ -1099,8 +1107,8 @@ class Tensor:
         return record(np.asarray(data), (self,), "sum",
                      lambda g, out: (g.reshape(kshape).expand(shape),))
 
-    def mean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
-             axis: Any = None, keepdims: bool | None = None) -> Tensor:
+    def mean(self, dim: Any = None, keepdim: _bool = False, *, dtype: Any = None,
+             axis: Any = None, keepdims: _bool | None = None) -> Tensor:
         """d/dx_i mean(x) = 1 / n. Floats only, as torch's (``dtype`` casts the input first)."""
         dim, keepdim = _dim_keepdim(dim, axis, keepdim, keepdims)
         axes = _dims(dim, self.ndim)
@@ -1116,23 +1124,23 @@ class Tensor:
         return record(_rounded(data, dt), (self,), "mean",
                      lambda g, out: (g.reshape(kshape).expand(shape) / n,))
 
-    def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
-            correction: float | None = None, axis: Any = None,
-            keepdims: bool | None = None) -> Tensor:
+    def var(self, dim: Any = None, unbiased: _bool | None = None, keepdim: _bool = False, *,
+            correction: _float | None = None, axis: Any = None,
+            keepdims: _bool | None = None) -> Tensor:
         """sum((x - mean)^2) / max(0, n - correction); d/dx_i = 2 (x_i - mean) / (n - correction).
         torch's overloads: ``var(dim, unbiased, keepdim)``, ``var(dim, *, correction,
         keepdim)`` and ``var(unbiased)``; ``unbiased=False`` is ``correction=0``."""
         return self._moment("var", dim, unbiased, keepdim, correction, axis, keepdims)
 
-    def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
-            correction: float | None = None, axis: Any = None,
-            keepdims: bool | None = None) -> Tensor:
+    def std(self, dim: Any = None, unbiased: _bool | None = None, keepdim: _bool = False, *,
+            correction: _float | None = None, axis: Any = None,
+            keepdims: _bool | None = None) -> Tensor:
         """sqrt(var) with ``var``'s arguments; d/dx = d var/dx / (2 std), taken as 0 where
         std == 0 (a constant input: no direction is preferred), as torch's."""
         return self._moment("std", dim, unbiased, keepdim, correction, axis, keepdims)
 
-    def _moment(self, op: str, dim: Any, unbiased: bool | None, keepdim: bool,
-                correction: float | None, axis: Any, keepdims: bool | None) -> Tensor:
+    def _moment(self, op: str, dim: Any, unbiased: _bool | None, keepdim: _bool,
+                correction: _float | None, axis: Any, keepdims: _bool | None) -> Tensor:
         if isinstance(dim, (bool, np.bool_)):  # var(True): torch's var(unbiased) overload
             if unbiased is not None:
                 raise TypeError(f"{op}(unbiased={dim!r}, unbiased={unbiased!r}): given twice")
@@ -1178,7 +1186,7 @@ class Tensor:
 
         return record(data, (self,), "std", std_backward)
 
-    def _extreme(self, dim: Any, keepdim: bool, largest: bool, op: str) -> Tensor:
+    def _extreme(self, dim: Any, keepdim: _bool, largest: _bool, op: str) -> Tensor:
         # the gradient is shared evenly between tied extremes, as torch's amax/amin do
         axes = _dims(dim, self.ndim)
         if self._data.size == 0:
@@ -1198,17 +1206,17 @@ class Tensor:
         return record(np.asarray(data), (self,), op,
                      lambda g, out: (g.reshape(kshape).expand(shape) * share.astype(g.dtype),))
 
-    def amax(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
-             keepdims: bool | None = None) -> Tensor:
+    def amax(self, dim: Any = None, keepdim: _bool = False, *, axis: Any = None,
+             keepdims: _bool | None = None) -> Tensor:
         dim, keepdim = _dim_keepdim(dim, axis, keepdim, keepdims)
         return self._extreme(dim, keepdim, True, "amax")
 
-    def amin(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
-             keepdims: bool | None = None) -> Tensor:
+    def amin(self, dim: Any = None, keepdim: _bool = False, *, axis: Any = None,
+             keepdims: _bool | None = None) -> Tensor:
         dim, keepdim = _dim_keepdim(dim, axis, keepdim, keepdims)
         return self._extreme(dim, keepdim, False, "amin")
 
-    def _select_extreme(self, dim: Any, keepdim: bool, largest: bool, op: str) -> Any:
+    def _select_extreme(self, dim: Any, keepdim: _bool, largest: _bool, op: str) -> Any:
         # (values, indices) along one dim: the gradient goes to the selected index only
         if dim is None:
             return self._extreme(None, keepdim, largest, op)
@@ -1230,8 +1238,8 @@ class Tensor:
         out = record(values, (self,), op, lambda g, out: (g.reshape(kshape).expand(shape) * mask,))
         return MaxResult(out, Tensor(idx.astype(np.int64)))
 
-    def max(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
-            keepdims: bool | None = None) -> Any:
+    def max(self, dim: Any = None, keepdim: _bool = False, *, axis: Any = None,
+            keepdims: _bool | None = None) -> Any:
         """``max()``: the largest value; ``max(dim)``: ``(values, indices)``;
         ``max(t)``: ``maximum``."""
         dim, keepdim = _dim_keepdim(dim, axis, keepdim, keepdims)
@@ -1239,20 +1247,20 @@ class Tensor:
             return self.maximum(dim)
         return self._select_extreme(dim, keepdim, True, "max")
 
-    def min(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
-            keepdims: bool | None = None) -> Any:
+    def min(self, dim: Any = None, keepdim: _bool = False, *, axis: Any = None,
+            keepdims: _bool | None = None) -> Any:
         dim, keepdim = _dim_keepdim(dim, axis, keepdim, keepdims)
         if isinstance(dim, Tensor):
             return self.minimum(dim)
         return self._select_extreme(dim, keepdim, False, "min")
 
-    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    def argmax(self, dim: _int | None = None, keepdim: _bool = False) -> Tensor:
         return self._arg(np.argmax, dim, keepdim)
 
-    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    def argmin(self, dim: _int | None = None, keepdim: _bool = False) -> Tensor:
         return self._arg(np.argmin, dim, keepdim)
 
-    def _arg(self, fn: Callable[..., Any], dim: int | None, keepdim: bool) -> Tensor:
+    def _arg(self, fn: Callable[..., Any], dim: _int | None, keepdim: _bool) -> Tensor:
         # the index into the flattened tensor when dim is None (shaped all ones with keepdim)
         if dim is None:
             return Tensor(np.array(fn(self._data), dtype=np.int64).reshape(
@@ -1260,8 +1268,8 @@ class Tensor:
         (axis,) = _dims(dim, self.ndim)
         return Tensor(fn(self._data, axis=axis, keepdims=keepdim).astype(np.int64))
 
-    def logsumexp(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
-                  keepdims: bool | None = None) -> Tensor:
+    def logsumexp(self, dim: Any = None, keepdim: _bool = False, *, axis: Any = None,
+                  keepdims: _bool | None = None) -> Tensor:
         # log sum_i e^(x_i), shifted by the max; d/dx_i = e^(x_i - out) = softmax(x)_i
         dim, keepdim = _dim_keepdim(dim, axis, keepdim, keepdims)
         x = self._data
@@ -1316,7 +1324,7 @@ class Tensor:
         return record(np.matmul(a._data, b._data), (a, b), "matmul", backward)
 
     # ----- movement -----------------------------------------------------------------------
-    def _reshaped(self, shape: tuple[int, ...], op: str) -> Tensor:
+    def _reshaped(self, shape: tuple[_int, ...], op: str) -> Tensor:
         src = self.shape
         return _view(self, self._data.reshape(shape), op, lambda g, out: (g.reshape(src),))
 
@@ -1351,14 +1359,14 @@ class Tensor:
         """A view of the same memory; raises when the layout does not allow one."""
         return self._reshape(shape, "view")
 
-    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    def flatten(self, start_dim: _int = 0, end_dim: _int = -1) -> Tensor:
         if self.ndim == 0:
             return self._reshaped((1,), "flatten")
         s, e = _dims(start_dim, self.ndim)[0], _dims(end_dim, self.ndim)[0]
         shape = self.shape[:s] + (int(np.prod(self.shape[s:e + 1])),) + self.shape[e + 1:]
         return self._reshaped(shape, "flatten")
 
-    def unsqueeze(self, dim: int) -> Tensor:
+    def unsqueeze(self, dim: _int) -> Tensor:
         d = _dim(dim, self.ndim + 1)
         return self._reshaped(self.shape[:d] + (1,) + self.shape[d:], "unsqueeze")
 
@@ -1367,7 +1375,7 @@ class Tensor:
         shape = tuple(n for i, n in enumerate(self.shape) if not (i in axes and n == 1))
         return self._reshaped(shape, "squeeze")
 
-    def transpose(self, dim0: int, dim1: int) -> Tensor:
+    def transpose(self, dim0: _int, dim1: _int) -> Tensor:
         # its own inverse
         if self.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
             return self._reshaped(self.shape, "transpose")
@@ -1448,7 +1456,7 @@ class Tensor:
         return record(self._data.copy(), (self,), "clone", lambda g, out: (g,))
 
     # ----- conveniences ---------------------------------------------------------------
-    def _softmax_input(self, dim: int, dtype: Any, name: str) -> Tensor | None:
+    def _softmax_input(self, dim: _int, dtype: Any, name: str) -> Tensor | None:
         """The input cast to ``dtype``; float16 goes through float32 (the caller rounds once),
         None if the input is float32 or float64 already. Integers need a ``dtype``, as torch's."""
         if dtype is not None:
@@ -1462,7 +1470,7 @@ class Tensor:
                                       f"implemented for '{torch_name(self.dtype)}'")
         return self.float()
 
-    def softmax(self, dim: int = -1, dtype: Any = None) -> Tensor:
+    def softmax(self, dim: _int = -1, dtype: Any = None) -> Tensor:
         """p_c = e^(x_c) / sum_k e^(x_k), max-shifted. One node; its backward is the
         Jacobian-vector product of J = diag(p) - p p^T: ``p * (g - sum_c g_c p_c)``."""
         x = self._softmax_input(dim, dtype, "softmax")
@@ -1478,7 +1486,7 @@ class Tensor:
         return record(p, (self,), "softmax", lambda g, out: (
             out * (g - (g * out).sum(axis, keepdim=True)),), fused=True)
 
-    def log_softmax(self, dim: int = -1, dtype: Any = None) -> Tensor:
+    def log_softmax(self, dim: _int = -1, dtype: Any = None) -> Tensor:
         """log p_c = z_c - log sum_k e^(z_k) with z = x - max: exp never overflows, and z is
         exact, so large logits keep log p (never x - logsumexp(x), which cancels). One node;
         its backward is ``g - p * sum_c g_c`` with ``p = exp(out)``."""
@@ -1646,7 +1654,8 @@ def _stale(v: Tensor) -> bool:
     """Was ``v``'s base changed in place, in the graph, since ``v``'s history was taken?"""
     history = v._base._history  # type: ignore[union-attr]
     return history is not None and history[-1][0] > v._recorded_at and any(
-        moved_at > v._recorded_at and old._vc.overwritten for moved_at, old in history)
+        moved_at > v._recorded_at and old._vc.overwritten  # type: ignore[union-attr]
+        for moved_at, old in history)
 
 
 def _positions(base: np.ndarray, view: np.ndarray) -> np.ndarray:

@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
                   **opts)
         nodes = len(autograd.topological_order([loss]))
         (g,) = autograd.grad(loss, [xt], None if upstream is None else tg.Tensor(upstream))
-        return loss._data, g._data, nodes
+        return loss._data, g._data, nodes  # type: ignore[union-attr]
 
     if args.reduction == "none":
         upstream = rng.standard_normal((n, *rest)).astype(dt)
@@ -82,11 +82,11 @@ def run(args: argparse.Namespace) -> int:
     for name, fn in (("fused", F.cross_entropy), ("unfused", F.cross_entropy_unfused)):
         loss, grad, nodes = ours(fn)
         rows[name] = {"loss": loss, "grad": grad, "nodes": nodes,
-                      "ms": median_ms(lambda fn=fn: ours(fn), args.repeat)}
+                      "ms": median_ms(lambda fn=fn: ours(fn), args.repeat)}  # type: ignore[misc]
     try:
         import torch
     except ImportError:
-        torch = None
+        torch = None  # type: ignore[assignment]
     if torch is not None:
         def theirs() -> tuple[np.ndarray, np.ndarray, int]:
             xt = torch.tensor(x, requires_grad=True)

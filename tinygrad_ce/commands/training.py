@@ -191,5 +191,6 @@ def gradient_agreement(model: Any, xb: Any, yb: Any) -> tuple[float, int, int]:
              len(autograd.topological_order([unfused])) - base)
     g_fused = autograd.grad(fused, params, retain_graph=True)  # the logits are shared
     g_unfused = autograd.grad(unfused, params)
-    diff = max(float(np.max(np.abs(a._data - b._data))) for a, b in zip(g_fused, g_unfused))
+    diff = max(float(np.max(np.abs(a._data - b._data)))  # type: ignore[union-attr]
+               for a, b in zip(g_fused, g_unfused))
     return diff, nodes[0], nodes[1]

@@ -34,12 +34,12 @@ class Checked:
     reduction: str
     w: np.ndarray | None  # class weights (C,), input dtype
     # class indices
-    t: np.ndarray | None = None  # (R) int64, 0 where ignored
-    mask: np.ndarray | None = None  # (R) bool, False where ignored
+    t: Any = None  # (R) int64, 0 where ignored
+    mask: Any = None  # (R) bool, False where ignored
     all_counted: bool = True  # no row is ignored
     # probability targets
-    target: Tensor | None = None  # the target Tensor (parent of the fused node)
-    target_array: np.ndarray | None = None  # its data, canonical layout
+    target: Any = None  # the target Tensor (parent of the fused node)
+    target_array: Any = None  # its data, canonical layout
     weight_total: float | None = None  # sum of weight[target_i], once computed
 
     @property
@@ -388,6 +388,7 @@ def grad_numpy(a: Checked, shift: Shift, g: np.ndarray, saved: Saved | None = No
 def grad_rows(a: Checked, shift: Shift, g: np.ndarray, saved: Saved | None) -> np.ndarray:
     dt = a.x_array.dtype
     s = per_row_scale(a, g)
+    mass: Any
     if a.one_hot_unweighted:
         mass = 1
     elif a.t is not None:
@@ -434,6 +435,9 @@ def grad_graph(a: Checked, x: Tensor, g: Tensor) -> tuple[Tensor, Tensor | None]
     factor = np.broadcast_to(row_factor(a), rows)
     s = (g.reshape(rows) if a.reduction == "none" else g.reshape(())) * factor
     p = xc.softmax(1)
+    q_t: Any  # the target distribution, weighted: an array, or a Tensor for probabilities
+    big_q: Any
+    grad_t: Any = None
     if a.t is not None:
         q = np.zeros(a.x_array.shape, dtype=dt)
         picked = a.target_weight() * dt.type(1 - a.eps)
@@ -441,16 +445,14 @@ def grad_graph(a: Checked, x: Tensor, g: Tensor) -> tuple[Tensor, Tensor | None]
         if a.eps:
             smooth = a.mask.astype(dt)[:, None] * dt.type(a.eps / a.C)
             q = q + (smooth if a.w is None else smooth * a.weight_broadcast())
-        q_t: Tensor | np.ndarray = q.astype(dt)
+        q_t = q.astype(dt)
         big_q = a.mass()
-        grad_t = None
     else:
         tc = a.target.reshape(a.x_array.shape) if a.one_d else a.target
         q_t = tc * (1 - a.eps) + a.eps / a.C if a.eps else tc
         if a.w is not None:
             q_t = q_t * a.weight_broadcast()
         big_q = q_t.sum(1)
-        grad_t = None
         if a.target.requires_grad:
             coef = s.unsqueeze(1) * (-(1 - a.eps))
             grad_t = coef * xc.log_softmax(1)
@@ -458,7 +460,7 @@ def grad_graph(a: Checked, x: Tensor, g: Tensor) -> tuple[Tensor, Tensor | None]
                 grad_t = grad_t * a.weight_broadcast()
             if a.one_d:
                 grad_t = grad_t.reshape(a.target.shape)
-    grad_x = p * (s * big_q).unsqueeze(1) - s.unsqueeze(1) * q_t
+    grad_x = p * (s * big_q).unsqueeze(1) - s.unsqueeze(1) * q_t  # type: ignore[operator]
     if a.one_d:
         grad_x = grad_x.reshape(x.shape)
     return grad_x, grad_t
@@ -468,4 +470,4 @@ def grad_graph(a: Checked, x: Tensor, g: Tensor) -> tuple[Tensor, Tensor | None]
 def target_index(t: np.ndarray, C: int) -> tuple[np.ndarray, ...]:
     """The advanced index that picks x[n, t[n, d...], d...] for every row."""
     grid = np.indices(t.shape, sparse=True)
-    return (grid[0], t) + tuple(grid[1:])
+    return (grid[0], t) + tuple(grid[1:])  # type: ignore[misc]

@@ -153,6 +153,7 @@ def cross_entropy(input: ArrayOrTensor, target: ArrayOrTensor | int,
 
     def backward(g: Tensor, out: Tensor) -> tuple[Tensor | None, ...]:
         # dl/dx = s (Q softmax(x) - q): the closed form, never the chain of primitives
+        gx: Tensor | None
         if state.enabled:  # create_graph: a differentiable gradient
             gx, gt = grad_graph(a, x, g)
         else:

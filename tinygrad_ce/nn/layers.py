@@ -114,6 +114,9 @@ class Dropout(Module):
     ``1 / (1 - p)`` (so the expectation is unchanged); in eval, the identity.
     The mask comes from the global generator."""
 
+    p: float
+    inplace: bool
+
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
         if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:

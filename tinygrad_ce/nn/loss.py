@@ -29,6 +29,7 @@ class _Loss(Module):
 
 
 class _WeightedLoss(_Loss):
+    weight: Tensor | None
     def __init__(self, weight: Any, size_average: bool | None, reduce: bool | None,
                  reduction: str) -> None:
         super().__init__(size_average, reduce, reduction)

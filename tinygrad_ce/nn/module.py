@@ -64,6 +64,10 @@ class Module:
     renderer draws each call as a labelled cluster)."""
 
     training: bool
+    _parameters: OrderedDict[str, Any]  # a Parameter or None, per name
+    _buffers: OrderedDict[str, Any]  # a Tensor or None
+    _non_persistent_buffers_set: set[str]
+    _modules: OrderedDict[str, Any]  # a Module or None
 
     def __init__(self) -> None:
         d = self.__dict__
@@ -435,8 +439,8 @@ class Sequential(Module):
     def __init__(self, *modules: Module | Mapping[str, Module]) -> None:
         super().__init__()
         if len(modules) == 1 and isinstance(modules[0], Mapping):
-            for name, m in modules[0].items():
-                self.add_module(name, m)
+            for name, module in modules[0].items():
+                self.add_module(name, module)
             return
         for i, m in enumerate(modules):
             if not isinstance(m, Module):
@@ -495,7 +499,7 @@ def save(obj: Module | Mapping[str, Any], path: str | os.PathLike[str]) -> str:
         blob = _safetensors().save({k: np.ascontiguousarray(v) for k, v in arrays.items()})
         write: Any = lambda f: f.write(blob)  # noqa: E731
     else:
-        write = lambda f: np.savez(f, **arrays)  # noqa: E731
+        write = lambda f: np.savez(f, **arrays)  # type: ignore[arg-type]  # noqa: E731
     folder = os.path.dirname(os.path.abspath(path))
     mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)

@@ -82,7 +82,7 @@ def draw_comparison(
     g.comparison = [(n, d) for n, _, _, d in rows]
     table = []
     for n, ga, gb, d in rows:
-        diff = f"{fmt_number(d)}" if d else "0 (identical)"
+        shown = f"{fmt_number(d)}" if d else "0 (identical)"
         cells = "".join(
             f'<TR><TD ALIGN="LEFT">{_e(side)}</TD>'
             f'<TD ALIGN="LEFT"><FONT COLOR="{GRAD_COLOR}">{_e(summarize(v))}</FONT></TD></TR>'
@@ -91,7 +91,7 @@ def draw_comparison(
         table.append(
             f'<TABLE ALIGN="LEFT" BORDER="0" CELLBORDER="0" CELLSPACING="2">'
             f'<TR><TD ALIGN="LEFT" COLSPAN="2"><B>gradient at {_e(n)}</B></TD></TR>{cells}'
-            f'<TR><TD ALIGN="LEFT"><B>max |Δ|</B></TD><TD ALIGN="LEFT"><B>{diff}</B></TD></TR>'
+            f'<TR><TD ALIGN="LEFT"><B>max |Δ|</B></TD><TD ALIGN="LEFT"><B>{shown}</B></TD></TR>'
             "</TABLE>"
         )
     g.attr(label=legend_label(kinds, True, title, rows_html=table))

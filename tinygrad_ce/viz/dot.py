@@ -297,6 +297,8 @@ def legend_label(kinds: Iterable[str], show_grad: bool, title: str | None = None
 class _Builder:
     """Holds one drawing's state: node names, clusters, node data for the HTML page."""
 
+    collapsed_note: str | None = None
+
     def __init__(self, roots: list[Tensor], *, names: dict[int, str], modules: dict[int, str],
                  show_data: bool, show_grad: bool, grads: dict[int, np.ndarray] | None,
                  clusters: bool, prefix: str = "") -> None:
