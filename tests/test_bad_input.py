@@ -468,7 +468,7 @@ def _trained(steps: int = 2) -> tuple[nn.MLP, optim.Adam]:
 
 
 def _state_copy(opt: optim.Optimizer) -> list[dict[str, Any]]:
-    return [{k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in opt.state[p].items()}
+    return [{k: np.array(v) for k, v in opt.state[p].items()}
             for g in opt.param_groups for p in g["params"] if p in opt.state]
 
 
