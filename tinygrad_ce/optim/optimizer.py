@@ -177,6 +177,7 @@ class Optimizer:
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; returns ``closure()``'s loss."""
+        self._opt_called = True  # a schedule stepped before any optimizer step warns
         loss = None
         if closure is not None:
             with enable_grad():
