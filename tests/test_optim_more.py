@@ -33,7 +33,7 @@ def to_torch(tree):
         return {k: to_torch(v) for k, v in tree.items()}
     if isinstance(tree, (list, tuple)):
         return type(tree)(to_torch(v) for v in tree)
-    return torch.from_numpy(tree.numpy().copy()) if isinstance(tree, tg.Tensor) else tree
+    return torch.from_numpy(np.array(tree)) if isinstance(tree, (tg.Tensor, np.ndarray)) else tree
 
 
 def twins(dtype, seed=0, shapes=SHAPES):
