@@ -385,3 +385,34 @@ def test_torch_optimizers_we_lack_say_so(missing):
         getattr(optim, missing)
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         optim.Nope  # noqa: B018
+
+
+def test_torchs_optimizer_hooks_say_they_are_missing():
+    opt = optim.SGD([tg.ones(1, requires_grad=True)], lr=0.1)
+    assert hasattr(torch.optim.SGD, "register_step_pre_hook")
+    assert not hasattr(opt, "register_step_pre_hook")
+    with pytest.raises(NotImplementedError, match="register_step_post_hook is not implemented"):
+        opt.register_step_post_hook(print)
+    with pytest.raises(AttributeError, match="'SGD' object has no attribute 'nope'"):
+        opt.nope  # noqa: B018
+
+
+@pytest.mark.parametrize("name", ["Adam", "Adagrad", "SGD"])
+def test_a_tensor_lr_goes_both_ways_with_the_state(name):
+    ours, theirs = twins(np.float32)
+    oo, ot = pair(name, dict(lr=0.0137), ours, theirs, tensor_lr=True)
+    for k in range(2):
+        set_grads(ours, theirs, k)
+        oo.step()
+        ot.step()
+    back = getattr(optim, name)(ours, lr=0.5)
+    back.load_state_dict(ot.state_dict())  # torch's lr tensor becomes ours
+    assert isinstance(back.param_groups[0]["lr"], tg.Tensor)
+    assert back.param_groups[0]["lr"].item() == ot.param_groups[0]["lr"].item()
+    there = getattr(torch.optim, name)(theirs, lr=0.5)
+    there.load_state_dict(to_torch(oo.state_dict()))
+    assert isinstance(there.param_groups[0]["lr"], torch.Tensor)
+    set_grads(ours, theirs, 2)
+    back.step()
+    there.step()
+    assert_same_params(ours, theirs, np.float32)

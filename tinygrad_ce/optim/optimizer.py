@@ -282,12 +282,25 @@ class Optimizer:
             group.update(new)
         self.state = new_state
 
+    def __getattr__(self, name: str) -> Any:
+        # only called for what the instance lacks: torch's hooks name what to do instead
+        if name in _TORCH_HOOKS:
+            raise NotSupportedError(
+                f"Optimizer.{name} is not implemented in tinygrad_ce; call your function "
+                "before or after opt.step() (or opt.state_dict()) yourself")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
         for i, g in enumerate(self.param_groups):
             lines.append(f"Parameter Group {i}")
             lines += [f"    {k}: {v}" for k, v in sorted(g.items()) if k != "params"]
         return "\n".join(lines) + "\n)"
+
+
+_TORCH_HOOKS = {"register_step_pre_hook", "register_step_post_hook",
+                "register_state_dict_pre_hook", "register_state_dict_post_hook",
+                "register_load_state_dict_pre_hook", "register_load_state_dict_post_hook"}
 
 
 def _option(key: str, value: Any) -> Any:
