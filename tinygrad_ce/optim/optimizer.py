@@ -127,7 +127,7 @@ class Optimizer:
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
         if "params" not in param_group:
-            raise ValueError("param_group must have a 'params' entry (the tensors to optimize)")
+            raise KeyError("param_group must have a 'params' entry (the tensors to optimize)")
         params = param_group["params"]
         if isinstance(params, set):
             raise TypeError(
