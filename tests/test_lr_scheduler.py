@@ -15,6 +15,15 @@ from tinygrad_ce import optim
 from tinygrad_ce.optim import lr_scheduler
 
 STEPS = 40
+
+
+def to_torch(tree):
+    """The README's tree-map: our tensors become torch tensors, leaf by leaf."""
+    if isinstance(tree, dict):
+        return {k: to_torch(v) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(to_torch(v) for v in tree)
+    return torch.from_numpy(np.array(tree)) if isinstance(tree, (tg.Tensor, np.ndarray)) else tree
 RESUME_AT = 17
 
 
@@ -222,3 +231,28 @@ def test_schedules_are_importable_both_ways_and_missing_ones_say_so():
 def test_bad_schedule_arguments_raise_torchs_errors(make, error, match):
     with pytest.raises(error, match=match):
         make(optim.SGD([tg.ones(1, requires_grad=True)], lr=0.1, momentum=0.9))
+
+
+@pytest.mark.parametrize("direction", ["torch into ours", "ours into torch"])
+@pytest.mark.parametrize("name", SCHEDULES)
+def test_schedule_state_dicts_load_across_libraries(name, direction):
+    # the fields have torch's names, so a schedule's state (with its optimizer's) moves over
+    po, oo, so = build("ours", name)
+    pt, ot, st = build("torch", name)
+    for k in range(RESUME_AT):
+        advance(po, oo, so, k, tg)
+        advance(pt, ot, st, k, torch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if direction == "torch into ours":
+            po, oo, so = build("ours", name)
+            oo.load_state_dict(ot.state_dict())
+            so.load_state_dict(st.state_dict())
+        else:
+            pt, ot, st = build("torch", name)
+            ot.load_state_dict(to_torch(oo.state_dict()))
+            st.load_state_dict(so.state_dict())
+    for k in range(RESUME_AT, STEPS):
+        advance(po, oo, so, k, tg)
+        advance(pt, ot, st, k, torch)
+        assert_same(snapshot(oo, so), snapshot(ot, st), f"{name} after step {k}")
