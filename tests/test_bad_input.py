@@ -74,6 +74,12 @@ def _adam_t(model: torch.nn.Module) -> torch.optim.Adam:
     return torch.optim.Adam(model.parameters())
 
 
+def _sgd() -> tuple[optim.SGD, torch.optim.SGD]:
+    ours, theirs = _linear()
+    return (optim.SGD(ours.parameters(), lr=0.1, momentum=0.9),
+            torch.optim.SGD(theirs.parameters(), lr=0.1, momentum=0.9))
+
+
 ROWS = [
     # ----- construction -------------------------------------------------------------------
     Row("tensor: list of strings", lambda: tg.tensor(["a", "b"]), TypeError,
@@ -284,6 +290,59 @@ ROWS = [
         lambda: _adam(nn.Linear(3, 2)).load_state_dict([1]), ValueError,
         r"state_dict must be a dict with 'state' and 'param_groups'",
         lambda: _adam_t(T.nn.Linear(3, 2)).load_state_dict([1]), TypeError),
+    Row("RMSprop: negative alpha",
+        lambda: optim.RMSprop(_linear()[0].parameters(), alpha=-0.1), ValueError,
+        r"Invalid alpha value: -0.1",
+        lambda: T.optim.RMSprop(_linear()[1].parameters(), alpha=-0.1)),
+    Row("Adagrad: negative lr_decay",
+        lambda: optim.Adagrad(_linear()[0].parameters(), lr_decay=-0.1), ValueError,
+        r"Invalid lr_decay value: -0.1",
+        lambda: T.optim.Adagrad(_linear()[1].parameters(), lr_decay=-0.1)),
+    Row("optimizer: lr a tensor of several elements",
+        lambda: optim.SGD(_linear()[0].parameters(), lr=tg.tensor([0.1, 0.2])), ValueError,
+        r"Tensor lr must be 1-element",
+        lambda: T.optim.SGD(_linear()[1].parameters(), lr=T.tensor([0.1, 0.2]))),
+    Row("optimizer: params in a set",
+        lambda: optim.SGD([{"params": {_leaf()}}], lr=1), TypeError,
+        r"ordered collections.*use a list",
+        lambda: T.optim.SGD([{"params": {_leaf_t()}}], lr=1)),
+    Row("optimizer: differentiable=True",
+        lambda: optim.Adam(_linear()[0].parameters(), differentiable=True),
+        NotImplementedError, r"differentiable=True \(an optimizer step recorded in the "
+        r"autograd graph\) is not supported"),
+    Row("optimizer: fused and foreach both True",
+        lambda: optim.Adam(_linear()[0].parameters(), fused=True, foreach=True), RuntimeError,
+        r"`fused` and `foreach` cannot be `True` together",
+        lambda: T.optim.Adam(_linear()[1].parameters(), fused=True, foreach=True)),
+    Row("add_param_group: a parameter already in a group",
+        lambda: (lambda o: o.add_param_group({"params": o.param_groups[0]["params"][:1]}))(
+            _sgd()[0]), ValueError, r"some parameters appear in more than one parameter group",
+        lambda: (lambda o: o.add_param_group({"params": o.param_groups[0]["params"][:1]}))(
+            _sgd()[1])),
+    Row("optim: a torch optimizer not implemented", lambda: optim.NAdam, NotImplementedError,
+        r"torch.optim.NAdam is not implemented in tinygrad_ce.optim; use SGD, Adam"),
+    Row("lr_scheduler: a torch schedule not implemented",
+        lambda: optim.lr_scheduler.CyclicLR, NotImplementedError,
+        r"CyclicLR is not implemented in tinygrad_ce.optim.lr_scheduler; use OneCycleLR"),
+    Row("scheduler: not an optimizer", lambda: optim.ExponentialLR("sgd", 0.9), TypeError,
+        r"str is not an Optimizer", lambda: T.optim.lr_scheduler.ExponentialLR("sgd", 0.9)),
+    Row("OneCycleLR: no total_steps nor epochs",
+        lambda: optim.OneCycleLR(_sgd()[0], 0.1), ValueError,
+        r"You must define either total_steps OR \(epochs AND steps_per_epoch\)",
+        lambda: T.optim.lr_scheduler.OneCycleLR(_sgd()[1], 0.1)),
+    Row("ReduceLROnPlateau: factor of 1 or more",
+        lambda: optim.ReduceLROnPlateau(_sgd()[0], factor=1.0), ValueError,
+        r"Factor should be < 1.0", lambda: T.optim.lr_scheduler.ReduceLROnPlateau(
+            _sgd()[1], factor=1.0)),
+    Row("LinearLR: start_factor of 0",
+        lambda: optim.LinearLR(_sgd()[0], start_factor=0.0), ValueError,
+        r"Starting multiplicative factor expected to be greater than 0",
+        lambda: T.optim.lr_scheduler.LinearLR(_sgd()[1], start_factor=0.0)),
+    Row("SequentialLR: milestones do not fit the schedules",
+        lambda: (lambda o: optim.SequentialLR(o, [optim.StepLR(o, 2)], [3]))(_sgd()[0]),
+        ValueError, r"one more than the number of milestone points",
+        lambda: (lambda o: T.optim.lr_scheduler.SequentialLR(
+            o, [T.optim.lr_scheduler.StepLR(o, 2)], [3]))(_sgd()[1])),
     # ----- viz ----------------------------------------------------------------------------------
     Row("draw_graph: not a Tensor", lambda: viz.draw_graph("abc"), TypeError,
         r"root is a str; expected a Tensor or a sequence of Tensors"),
@@ -468,7 +527,7 @@ def _trained(steps: int = 2) -> tuple[nn.MLP, optim.Adam]:
 
 
 def _state_copy(opt: optim.Optimizer) -> list[dict[str, Any]]:
-    return [{k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in opt.state[p].items()}
+    return [{k: np.array(v) for k, v in opt.state[p].items()}
             for g in opt.param_groups for p in g["params"] if p in opt.state]
 
 

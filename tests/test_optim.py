@@ -42,6 +42,10 @@ CASES = [
     ("Adam", dict(lr=0.005, betas=(0.8, 0.99), eps=1e-6)),
     ("AdamW", dict(lr=0.01)),
     ("AdamW", dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
+    ("RMSprop", dict(lr=0.003)),
+    ("RMSprop", dict(lr=0.002, momentum=0.5, centered=True, weight_decay=0.01)),
+    ("Adagrad", dict(lr=0.1)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1)),
 ]
 
 
@@ -103,7 +107,10 @@ def test_200_steps_follow_torchs_loss_trajectory(name, options, dtype):
 
 
 @pytest.mark.parametrize("schedule", [("StepLR", dict(step_size=3, gamma=0.5)),
-                                      ("CosineAnnealingLR", dict(T_max=4, eta_min=0.001))])
+                                      ("CosineAnnealingLR", dict(T_max=4, eta_min=0.001)),
+                                      ("ExponentialLR", dict(gamma=0.9)),
+                                      ("OneCycleLR", dict(max_lr=0.05, total_steps=26)),
+                                      ("LinearLR", dict(start_factor=0.2, total_iters=8))])
 @pytest.mark.parametrize("name,options", [("SGD", dict(lr=0.1, momentum=0.9)),
                                           ("Adam", dict(lr=0.02))])
 def test_schedules_follow_torch(schedule, name, options):

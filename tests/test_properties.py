@@ -505,6 +505,10 @@ OPTIMIZERS = {
     "adam-amsgrad": lambda lib, ps, o: lib.Adam(ps, lr=o["lr"], betas=(0.8, 0.99),
                                                 amsgrad=True),
     "adamw": lambda lib, ps, o: lib.AdamW(ps, lr=o["lr"], weight_decay=max(o["wd"], 0.01)),
+    "rmsprop": lambda lib, ps, o: lib.RMSprop(ps, lr=o["lr"] / 10, momentum=0.5,
+                                              weight_decay=o["wd"]),
+    "adagrad": lambda lib, ps, o: lib.Adagrad(ps, lr=o["lr"], lr_decay=0.01,
+                                              weight_decay=o["wd"]),
 }
 ACTIVATIONS = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid}
 
