@@ -597,7 +597,7 @@ class OneCycleLR(LRScheduler):
                              "steps_per_epoch)")
         n = self.total_steps
         if three_phase:
-            self._schedule_phases = [
+            self._schedule_phases: list[dict[str, Any]] = [
                 dict(end_step=float(pct_start * n) - 1, start_lr="initial_lr",
                      end_lr="max_lr", start_momentum="max_momentum",
                      end_momentum="base_momentum"),

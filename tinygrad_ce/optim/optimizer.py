@@ -118,7 +118,7 @@ class Optimizer:
         if not isinstance(groups[0], dict):
             groups = [{"params": groups}]
         for g in groups:
-            self.add_param_group(g)
+            self.add_param_group(g)  # type: ignore[arg-type]
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group (a dict with ``params`` and any options; the rest from the defaults),
