@@ -3,7 +3,12 @@ mistakes fail with a table that points at them; expected values come from torch.
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -298,3 +303,54 @@ def test_a_function_against_the_engines_loss() -> None:
     torch.nn.functional.cross_entropy(xt, torch.tensor(Y)).backward()
     CrossEntropy.apply(x, tg.tensor(Y)).backward()
     assert_close(x.grad, xt.grad)
+
+
+# ----- the example: examples/manual_backprop.py ---------------------------------------------
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_example() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "manual_backprop", ROOT / "examples" / "manual_backprop.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_example_trains_like_torch_and_asserts_step_for_step() -> None:
+    ex = load_example()
+    result = ex.main(steps=5, verbose=False)
+    assert result["diff_engine"] < 1e-9 and result["diff_functions"] < 1e-9
+    # the hand-written training against torch's on the same network and data
+    rng = np.random.default_rng(0)
+    ex.check_layers(rng, verbose=False)  # the example draws its parameters after this
+    x, y = ex.make_spirals(300, 3, seed=0, dtype=np.float64)
+    params = ex.init_params(32, 3, rng)
+    ours = ex.train_by_hand(params, x, y, 5, 0.5)[-1]
+    ps = [torch.tensor(p, requires_grad=True) for p in params]
+    opt = torch.optim.SGD(ps, lr=0.5)
+    for _ in range(5):
+        opt.zero_grad()
+        w1, b1, w2, b2, w3, b3 = ps
+        logits = torch.tanh(torch.relu(torch.tensor(x) @ w1.T + b1) @ w2.T + b2) @ w3.T + b3
+        torch.nn.functional.cross_entropy(logits, torch.tensor(y)).backward()
+        opt.step()
+    for a, b in zip(ours, ps):
+        assert_close(a, b)
+
+
+def test_the_example_catches_a_broken_layer() -> None:
+    ex = load_example()
+    ex.ReLU.backward = lambda self, g: g  # forgets the mask
+    with pytest.raises(AssertionError, match=r"ReLU.backward\): 2 of 3 checks failed"):
+        ex.main(steps=2, verbose=False)
+
+
+def test_the_example_runs_from_the_command_line() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / "manual_backprop.py"),
+                          "--steps", "3"], capture_output=True, text=True, env=env,
+                         timeout=120, check=True).stdout
+    assert "all 7 checks passed" in out and "parameters agree step for step" in out
+    assert "3 steps of SGD" in out
