@@ -3,7 +3,9 @@ mistakes fail with a table that points at them; expected values come from torch.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import os
 import re
 import subprocess
@@ -354,3 +356,35 @@ def test_the_example_runs_from_the_command_line() -> None:
                          timeout=120, check=True).stdout
     assert "all 7 checks passed" in out and "parameters agree step for step" in out
     assert "3 steps of SGD" in out
+
+
+# ----- docs/your_own_backward.md: its programs run and print what the page shows --------------
+DOC = ROOT / "docs" / "your_own_backward.md"
+
+
+def run_doc_blocks(text: str) -> list[tuple[str, str]]:
+    """Run the page's Python blocks in order, in one namespace; pair each ```text block with
+    what the Python block before it printed: [(shown, printed)]."""
+    namespace: dict[str, Any] = {"__name__": "doc"}
+    pairs, printed = [], ""
+    for kind, body in re.findall(r"```(python|text)\n(.*?)```", text, re.S):
+        if kind == "python":
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                exec(compile(body, str(DOC), "exec"), namespace)
+            printed = out.getvalue()
+        else:
+            pairs.append((body, printed))
+    return pairs
+
+
+def test_the_doc_shows_what_its_code_prints() -> None:
+    pairs = run_doc_blocks(DOC.read_text())
+    assert len(pairs) == 8
+    for shown, printed in pairs:
+        assert shown == printed
+    text = "".join(shown for shown, _ in pairs)
+    for hint in ("a missing 1/4", "is the transpose of the input's", "expected gradient "
+                 "transposed", "summed over the wrong axis", "an exp that overflowed",
+                 "LinearFunction.backward returned numpy arrays"):
+        assert hint in text
