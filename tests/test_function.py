@@ -473,3 +473,29 @@ def test_dtypes_are_kept() -> None:
         y.sum().backward()
         assert y.dtype == dtype and x.grad.dtype == dtype
         assert_close(x.grad, 1 - np.tanh(np.ones(3)) ** 2, dtype, **tol(dtype))
+
+
+def test_only_the_numpy_gradients_refuse_a_second_derivative() -> None:
+    class Half(Function):
+        """x * y; the gradient for x in numpy, the one for y with Tensor ops."""
+
+        @staticmethod
+        def forward(ctx, x, y):  # type: ignore[no-untyped-def]
+            ctx.save_for_backward(x, y)
+            return x * y
+
+        @staticmethod
+        def backward(ctx, g):  # type: ignore[no-untyped-def]
+            x, y = ctx.saved_tensors
+            return g.numpy() * y.numpy(), g * x
+
+    x, y = tg.Tensor([0.5, 2.0], requires_grad=True), tg.Tensor([1.5, -1.0], requires_grad=True)
+    gx, gy = tg.autograd.grad((Half.apply(x, y) ** 2).sum(), [x, y], create_graph=True)
+    xt, yt = torch.tensor([0.5, 2.0], requires_grad=True), torch.tensor([1.5, -1.0],
+                                                                        requires_grad=True)
+    gxt, gyt = torch.autograd.grad(((xt * yt) ** 2).sum(), [xt, yt], create_graph=True)
+    assert_close(gx, gxt, np.float32)
+    (ours,) = tg.autograd.grad(gy.sum(), x, retain_graph=True)
+    assert_close(ours, torch.autograd.grad(gyt.sum(), xt)[0], np.float32)
+    with pytest.raises(RuntimeError, match="Half.backward returned numpy arrays"):
+        tg.autograd.grad(gx.sum(), y)

@@ -237,6 +237,11 @@ class _Call:
             grads.append(Tensor(np.zeros(shape, dtype)) if materialize else None)
         return grads
 
+    def input_name(self, i: int) -> str:
+        """``input i (its name in forward)``, for error messages."""
+        new_style = self.cls._setup_context_style()  # type: ignore[attr-defined]
+        return f"input {i} ({_arg_names(self.cls.forward, len(self.args), not new_style)[i]})"
+
     def check(self, result: Any, once: bool, grads: list[Tensor | None]
               ) -> tuple[Tensor | None, ...]:
         """The user's gradients, checked (one per forward argument, a gradient only for a
@@ -250,36 +255,37 @@ class _Call:
                 f"(expected {n}, got {len(result)}): one per argument of forward, None for "
                 "the ones that need no gradient"
             )
-        names = _arg_names(self.cls.forward, n, not self.cls._setup_context_style())  # type: ignore[attr-defined]
-        from_numpy = once
         out: list[Tensor | None] = []
+        left_graph: list[bool] = []  # per gradient: computed in numpy or with recording off
         for i, (a, r) in enumerate(zip(args, result)):
-            what = f"input {i} ({names[i]})"
             if r is None:
                 if isinstance(a, Tensor):
                     out.append(None)
+                    left_graph.append(False)
                 continue
             if not isinstance(a, Tensor):
                 raise RuntimeError(
                     f"function {name}.backward returned a gradient different than None for "
-                    f"{what}, but the corresponding forward input was not a Tensor "
+                    f"{self.input_name(i)}, but the corresponding forward input was not a Tensor "
                     f"(it is a {type(a).__name__}): return None there"
                 )
-            if isinstance(r, np.ndarray):
-                from_numpy = True
+            from_numpy = isinstance(r, np.ndarray)
+            if from_numpy:
                 r = Tensor(r)
             elif not isinstance(r, Tensor):
                 raise RuntimeError(
-                    f"function {name}.backward returned a {type(r).__name__} for {what}: "
+                    f"function {name}.backward returned a {type(r).__name__} for "
+                    f"{self.input_name(i)}: "
                     "expected a Tensor, a numpy array or None"
                 )
             if not _fits(r.shape, a.shape):
                 raise RuntimeError(
-                    f"Function {name} returned an invalid gradient for {what} - got "
+                    f"Function {name} returned an invalid gradient for {self.input_name(i)} - got "
                     f"{list(r.shape)} but expected shape compatible with {list(a.shape)}"
                 )
             out.append(r if a.requires_grad else None)
-        if from_numpy and is_grad_enabled():
+            left_graph.append(once or from_numpy)
+        if any(left_graph) and is_grad_enabled():
             # a gradient that left the graph (numpy, or no_grad): its own derivative is unknown
             why = (f"trying to differentiate twice a function that was marked with "
                    f"@once_differentiable ({name}.backward)" if once else
@@ -289,8 +295,8 @@ class _Call:
             sources = tuple(p for p in self.parents if p.requires_grad) + tuple(
                 t for t in grads if t is not None and t.requires_grad)
             raiser = _not_differentiable(why)
-            out = [None if r is None else record(r._data, sources, f"{name}Backward", raiser)
-                   for r in out]
+            out = [record(r._data, sources, f"{name}Backward", raiser) if r is not None and left
+                   else r for r, left in zip(out, left_graph)]
         return tuple(out)
 
 
