@@ -349,6 +349,8 @@ def test_bad_definitions_and_forward_outputs() -> None:
 
     with pytest.raises(RuntimeError, match="NotStatic.forward must be a @staticmethod"):
         NotStatic.apply(x)
+    with pytest.raises(RuntimeError, match=r"called through its class: Exp.apply\(...\)"):
+        OURS.Exp()(x)
 
     class NoBackward(Function):
         @staticmethod
@@ -499,3 +501,28 @@ def test_only_the_numpy_gradients_refuse_a_second_derivative() -> None:
     assert_close(ours, torch.autograd.grad(gyt.sum(), xt)[0], np.float32)
     with pytest.raises(RuntimeError, match="Half.backward returned numpy arrays"):
         tg.autograd.grad(gx.sum(), y)
+
+
+def test_an_output_that_is_an_input_or_its_view_gradient_reversal() -> None:
+    def build_op(base: type) -> type:
+        class ReverseGradient(base):  # type: ignore[valid-type, misc]
+            @staticmethod
+            def forward(ctx, x, same):  # type: ignore[no-untyped-def]
+                return x if same else x.view(x.shape)
+
+            @staticmethod
+            def backward(ctx, g):  # type: ignore[no-untyped-def]
+                return -g, None
+        return ReverseGradient
+
+    for same in (True, False):
+        compare(lambda x: build_op(torch.autograd.Function).apply(x * x, same),
+                lambda x: build_op(Function).apply(x * x, same), [np.array([0.5, -1.5, 2.0])])
+    # the output has memory of its own: a write through it leaves the input's saved values be
+    x = tg.Tensor([0.5, -1.5], requires_grad=True)
+    h = x.exp()
+    y = build_op(Function).apply(h, True)
+    with tg.no_grad():
+        y.mul_(3)
+    h.sum().backward()
+    assert_close(x.grad, np.exp([0.5, -1.5]), np.float32)

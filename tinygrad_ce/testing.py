@@ -227,6 +227,7 @@ def check_backward(forward: Callable[..., Any], backward: Callable[..., Any],
     mistakes). The gradients are compared with central finite differences of
     ``sum(grad_output * forward(...))`` and, when ``reference`` (a function on Tensors) is
     given, with the engine's autodiff of it (and the forward values with its values).
+    Finite differences call ``forward`` twice per element: keep the arrays small.
     Returns the report; raises AssertionError with its table when anything is off."""
     names = _names(forward, len(arrays))
     xs = []

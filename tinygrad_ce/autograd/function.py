@@ -327,6 +327,13 @@ class Function:
     def _setup_context_style(cls) -> bool:
         return cls.setup_context is not Function.setup_context
 
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(
+            f"{type(self).__name__} is called through its class: {type(self).__name__}.apply"
+            "(...), with static forward and backward (torch's legacy style, an instance "
+            "called like a function, is not supported)"
+        )
+
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         name = cls.__name__
@@ -370,12 +377,19 @@ class Function:
         differentiable = [j for j, o in enumerate(outputs) if tracked and isinstance(o, Tensor)
                           and o.dtype.kind == "f" and id(o) not in marked]
         call = _Call(cls, ctx, args, outputs, differentiable)
-        made: list[Any] = [record(o._data, (), name, None) if isinstance(o, Tensor) else o
-                           for o in outputs]  # outside the graph unless differentiable
+        inputs = [a._data for a in call.parents]
+        # an output that is an input (or a view of one) gets memory of its own: the engine's
+        # version counters could not see a write through it (torch makes it a view, and
+        # refuses such a write)
+        data = [o._data.copy() if isinstance(o, Tensor) and any(
+            np.may_share_memory(o._data, a) for a in inputs) else
+            o._data if isinstance(o, Tensor) else None for o in outputs]
+        made: list[Any] = [record(d, (), name, None) if isinstance(o, Tensor) else o
+                           for o, d in zip(outputs, data)]  # in the graph only if differentiable
         parents = call.parents
         if len(differentiable) == 1:
             (j,) = differentiable
-            made[j] = record(outputs[j]._data, parents, name, call, fused=True,
+            made[j] = record(data[j], parents, name, call, fused=True,
                              saved=call.saved_values)
         elif differentiable:
             sizes = [outputs[j]._data.size for j in differentiable]
@@ -385,7 +399,7 @@ class Function:
                             saved=call.saved_values)
             hidden.name = f"{name} outputs"
             for k, j in enumerate(differentiable):
-                made[j] = record(outputs[j]._data, (hidden,), f"{name}[{j}]", call.slot(k))
+                made[j] = record(data[j], (hidden,), f"{name}[{j}]", call.slot(k))
                 if k in call.saved_outputs:
                     call.outputs[k] = made[j]
         return made[0] if single else tuple(made)
