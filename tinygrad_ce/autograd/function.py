@@ -295,7 +295,7 @@ class _Call:
             sources = tuple(p for p in self.parents if p.requires_grad) + tuple(
                 t for t in grads if t is not None and t.requires_grad)
             raiser = _not_differentiable(why)
-            out = [record(r._data, sources, f"{name}Backward", raiser) if r is not None and left
+            out = [record(r.numpy(), sources, f"{name}Backward", raiser) if r is not None and left
                    else r for r, left in zip(out, left_graph)]
         return tuple(out)
 
@@ -377,13 +377,13 @@ class Function:
         differentiable = [j for j, o in enumerate(outputs) if tracked and isinstance(o, Tensor)
                           and o.dtype.kind == "f" and id(o) not in marked]
         call = _Call(cls, ctx, args, outputs, differentiable)
-        inputs = [a._data for a in call.parents]
+        inputs = [a.numpy() for a in call.parents]
         # an output that is an input (or a view of one) gets memory of its own: the engine's
         # version counters could not see a write through it (torch makes it a view, and
         # refuses such a write)
-        data = [o._data.copy() if isinstance(o, Tensor) and any(
-            np.may_share_memory(o._data, a) for a in inputs) else
-            o._data if isinstance(o, Tensor) else None for o in outputs]
+        data = [o.numpy().copy() if isinstance(o, Tensor) and any(
+            np.may_share_memory(o.numpy(), a) for a in inputs) else
+            o.numpy() if isinstance(o, Tensor) else None for o in outputs]
         made: list[Any] = [record(d, (), name, None) if isinstance(o, Tensor) else o
                            for o, d in zip(outputs, data)]  # in the graph only if differentiable
         parents = call.parents
@@ -392,7 +392,7 @@ class Function:
             made[j] = record(data[j], parents, name, call, fused=True,
                              saved=call.saved_values)
         elif differentiable:
-            sizes = [outputs[j]._data.size for j in differentiable]
+            sizes = [outputs[j].numel() for j in differentiable]
             dtype = np.result_type(*(outputs[j].dtype for j in differentiable))
             placeholder = np.broadcast_to(np.zeros((), dtype), (sum(sizes),))  # no memory
             hidden = record(placeholder, parents, name, call, fused=True,
