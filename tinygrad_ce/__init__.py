@@ -3,8 +3,8 @@ how backpropagation works, the backward of cross-entropy above all."""
 
 from __future__ import annotations
 
-# nn, optim and data build on the engine (tensor, autograd), which imports none of them
-from tinygrad_ce import autograd, data, nn, optim
+# nn, optim, data and testing build on the engine (tensor, autograd), which imports none of them
+from tinygrad_ce import autograd, data, nn, optim, testing
 from tinygrad_ce.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from tinygrad_ce.creation import (
     arange,
@@ -102,6 +102,7 @@ __all__ = [
     "float64", "uint8", "int8", "int16", "int32", "int64", "bool_", "result_type",
     "promote_types", "where", "cat", "stack", "record", "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled", "gradcheck", "gradgradcheck", "nn", "optim", "data",
+    "testing",
     "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "abs", "tanh", "sigmoid",
     "relu", "maximum", "minimum", "clamp", "clip", "square", "reciprocal", "sum", "mean", "var",
     "std", "max", "min", "amax", "amin", "argmax", "argmin", "logsumexp", "matmul", "reshape",

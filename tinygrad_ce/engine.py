@@ -103,7 +103,12 @@ SAVED: dict[str, Callable[[Tensor], tuple[Tensor, ...]]] = {
 
 def saved_tensors(node: Tensor) -> tuple[Tensor, ...]:
     """The tensors the op that made ``node`` saved for its backward (torch's choice); an op
-    not in SAVED saves its inputs and what it declared (``record(..., saved=)``)."""
+    not in SAVED saves its inputs and what it declared (``record(..., saved=)``). A backward
+    that knows better says so itself (``backward.saves(node)``: a custom Function saves what
+    its ``ctx.save_for_backward`` named)."""
+    own = getattr(node._backward, "saves", None)
+    if own is not None:
+        return own(node)  # type: ignore[no-any-return]
     rule = SAVED.get(node.op)
     return node._parents + _declared(node) if rule is None else rule(node)
 

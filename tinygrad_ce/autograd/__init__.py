@@ -1,4 +1,4 @@
-"""torch's ``torch.autograd`` for tinygrad_ce: grad mode, ``grad``, ``backward``.
+"""torch's ``torch.autograd`` for tinygrad_ce: grad mode, ``grad``, ``backward``, ``Function``.
 
 The engine underneath (topological order, accumulation, versions) is ``tinygrad_ce.engine``;
 this package is the torch-named face of it and of what builds on it.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from tinygrad_ce.autograd.function import Function, FunctionCtx, once_differentiable
 from tinygrad_ce.engine import (
     backprop,
     enable_grad,
@@ -20,7 +21,8 @@ from tinygrad_ce.engine import (
 from tinygrad_ce.tensor import Tensor, root_gradient
 
 __all__ = ["grad", "backward", "no_grad", "enable_grad", "set_grad_enabled",
-           "is_grad_enabled", "scope", "topological_order"]
+           "is_grad_enabled", "scope", "topological_order", "Function", "FunctionCtx",
+           "once_differentiable"]
 
 
 def backward(
