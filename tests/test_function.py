@@ -516,8 +516,8 @@ def test_an_output_that_is_an_input_or_its_view_gradient_reversal() -> None:
         return ReverseGradient
 
     for same in (True, False):
-        compare(lambda x: build_op(torch.autograd.Function).apply(x * x, same),
-                lambda x: build_op(Function).apply(x * x, same), [np.array([0.5, -1.5, 2.0])])
+        compare(lambda x: build_op(torch.autograd.Function).apply(x * x, same),  # noqa: B023
+                lambda x: build_op(Function).apply(x * x, same), [np.array([0.5, -1.5, 2.0])])  # noqa: B023
     # the output has memory of its own: a write through it leaves the input's saved values be
     x = tg.Tensor([0.5, -1.5], requires_grad=True)
     h = x.exp()

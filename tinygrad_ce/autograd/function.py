@@ -200,7 +200,7 @@ class _Call:
         saved: list[Tensor | None] = []
         for kind, v in self.saved_plan:
             saved.append(self.output(out, v) if kind == "output" else v)
-        backward = self.cls.backward
+        backward = self.cls.backward  # type: ignore[attr-defined]
         ctx._saved_now = tuple(saved)
         try:
             result = backward(ctx, *grads)
@@ -240,7 +240,8 @@ class _Call:
     def input_name(self, i: int) -> str:
         """``input i (its name in forward)``, for error messages."""
         new_style = self.cls._setup_context_style()  # type: ignore[attr-defined]
-        return f"input {i} ({_arg_names(self.cls.forward, len(self.args), not new_style)[i]})"
+        forward = self.cls.forward  # type: ignore[attr-defined]
+        return f"input {i} ({_arg_names(forward, len(self.args), not new_style)[i]})"
 
     def check(self, result: Any, once: bool, grads: list[Tensor | None]
               ) -> tuple[Tensor | None, ...]:
@@ -381,11 +382,12 @@ class Function:
         # an output that is an input (or a view of one) gets memory of its own: the engine's
         # version counters could not see a write through it (torch makes it a view, and
         # refuses such a write)
-        data = [o.numpy().copy() if isinstance(o, Tensor) and any(
+        data: list[Any] = [o.numpy().copy() if isinstance(o, Tensor) and any(
             np.may_share_memory(o.numpy(), a) for a in inputs) else
             o.numpy() if isinstance(o, Tensor) else None for o in outputs]
-        made: list[Any] = [record(d, (), name, None) if isinstance(o, Tensor) else o
-                           for o, d in zip(outputs, data)]  # in the graph only if differentiable
+        # in the graph only if differentiable
+        made: list[Any] = [record(d, (), name, None) if isinstance(o, Tensor)  # type: ignore[arg-type]
+                           else o for o, d in zip(outputs, data)]
         parents = call.parents
         if len(differentiable) == 1:
             (j,) = differentiable
