@@ -8,7 +8,14 @@ from typing import Any
 import numpy as np
 
 from tinygrad_ce.random import generator
-from tinygrad_ce.tensor import Tensor, TensorLike, _as_dtype, float32, int64
+from tinygrad_ce.tensor import (
+    Tensor,
+    TensorLike,
+    _as_dtype,
+    check_device,
+    float32,
+    int64,
+)
 
 
 def _size(size: Sequence[Any]) -> tuple[int, ...]:
@@ -26,8 +33,10 @@ def _float(dtype: Any) -> np.dtype:
     return float32 if dtype is None else _as_dtype(dtype)
 
 
-def tensor(data: TensorLike, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def tensor(data: TensorLike, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+           pin_memory: bool = False) -> Tensor:
     """A new leaf holding a copy of ``data`` (an array keeps its dtype unless ``dtype`` says)."""
+    check_device(device)
     if isinstance(data, Tensor):
         data = data._data
     if isinstance(data, np.ndarray) and dtype is None:
@@ -35,16 +44,21 @@ def tensor(data: TensorLike, dtype: Any = None, requires_grad: bool = False) -> 
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
-def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros(*size: Any, dtype: Any = None, device: Any = None,
+          requires_grad: bool = False) -> Tensor:
+    check_device(device)
     return Tensor(np.zeros(_size(size), dtype=_float(dtype)), requires_grad=requires_grad)
 
 
-def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def ones(*size: Any, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    check_device(device)
     return Tensor(np.ones(_size(size), dtype=_float(dtype)), requires_grad=requires_grad)
 
 
-def full(size: Sequence[int], fill_value: float, dtype: Any = None,
+def full(size: Sequence[int], fill_value: float, dtype: Any = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:
+    check_device(device)
     if dtype is None:
         dtype = int64 if isinstance(fill_value, (int, np.integer)) else float32
         dtype = np.bool_ if isinstance(fill_value, bool) else dtype
@@ -52,25 +66,31 @@ def full(size: Sequence[int], fill_value: float, dtype: Any = None,
                   requires_grad=requires_grad)
 
 
-def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros_like(t: Tensor, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
+    check_device(device)
     return Tensor(np.zeros(t.shape, dtype=t.dtype if dtype is None else _as_dtype(dtype)),
                   requires_grad=requires_grad)
 
 
-def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def ones_like(t: Tensor, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    check_device(device)
     return Tensor(np.ones(t.shape, dtype=t.dtype if dtype is None else _as_dtype(dtype)),
                   requires_grad=requires_grad)
 
 
-def full_like(t: Tensor, fill_value: float, dtype: Any = None,
+def full_like(t: Tensor, fill_value: float, dtype: Any = None, device: Any = None,
               requires_grad: bool = False) -> Tensor:
+    check_device(device)
     return Tensor(np.full(t.shape, fill_value, dtype=t.dtype if dtype is None else dtype),
                   requires_grad=requires_grad)
 
 
 def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
-           requires_grad: bool = False) -> Tensor:
+           device: Any = None, requires_grad: bool = False) -> Tensor:
     """Integers give int64, any float gives float32, as in torch."""
+    check_device(device)
     if end is None:
         start, end = 0, start
     if step == 0:
@@ -82,28 +102,199 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
                   requires_grad=requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None,
+        requires_grad: bool = False) -> Tensor:
+    check_device(device)
     return Tensor(np.eye(n, m, dtype=_float(dtype)), requires_grad=requires_grad)
 
 
-def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def randn(*size: Any, dtype: Any = None, device: Any = None,
+          requires_grad: bool = False) -> Tensor:
     """Standard normal samples from the global generator."""
+    check_device(device)
     dt = _float(dtype)
     return Tensor(generator().standard_normal(_size(size)).astype(dt), requires_grad=requires_grad)
 
 
-def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def rand(*size: Any, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1) from the global generator."""
+    check_device(device)
     dt = _float(dtype)
     return Tensor(generator().random(_size(size)).astype(dt), requires_grad=requires_grad)
 
 
 def randint(low: int, high: int | None = None, size: Sequence[int] = (),
-            dtype: Any = None) -> Tensor:
+            dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Integers in [low, high) (``randint(high, size)`` too), int64 by default."""
+    check_device(device)
     if high is None:
         low, high = 0, low
     if high <= low:
         raise RuntimeError(f"randint: expected low < high, got low={low}, high={high}")
     dt = int64 if dtype is None else _as_dtype(dtype)
     return Tensor(generator().integers(low, high, size=_size((size,))).astype(dt))
+
+
+def empty(*size: Any, dtype: Any = None, device: Any = None,
+          requires_grad: bool = False, **kwargs: Any) -> Tensor:
+    """Uninitialised in torch; zeros here (reading it before writing is a bug either way)."""
+    check_device(device)
+    return Tensor(np.zeros(_size(size), dtype=_float(dtype)), requires_grad=requires_grad)
+
+
+def empty_like(t: Tensor, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
+    return zeros_like(t, dtype, device, requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (float32 by
+    default)."""
+    check_device(device)
+    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool):
+        raise TypeError(f"linspace(): argument 'steps' must be int, not {type(steps).__name__}")
+    if steps < 0:
+        raise RuntimeError("linspace(): number of steps must be non-negative")
+    dt = _float(dtype)
+    return Tensor(np.linspace(float(start), float(end), int(steps)).astype(dt),
+                  requires_grad=requires_grad)
+
+
+def randn_like(t: Tensor, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
+    return randn(t.shape, dtype=t.dtype if dtype is None else dtype, device=device,
+                 requires_grad=requires_grad)
+
+
+def rand_like(t: Tensor, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    return rand(t.shape, dtype=t.dtype if dtype is None else dtype, device=device,
+                requires_grad=requires_grad)
+
+
+def randint_like(t: Tensor, low: int, high: int | None = None, dtype: Any = None,
+                 device: Any = None) -> Tensor:
+    return randint(low, high, t.shape, dtype=t.dtype if dtype is None else dtype, device=device)
+
+
+def randperm(n: int, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """A random permutation of 0..n-1 (int64 by default) from the global generator."""
+    check_device(device)
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+        raise RuntimeError(f"randperm(n={n!r}): n must be a non-negative int")
+    dt = int64 if dtype is None else _as_dtype(dtype)
+    return Tensor(generator().permutation(int(n)).astype(dt), requires_grad=requires_grad)
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> Tensor:
+    """``num_samples`` indices per row, drawn with probability proportional to ``input``
+    (non-negative weights, rows need not sum to 1); int64."""
+    w = np.asarray(input._data if isinstance(input, Tensor) else input, dtype=np.float64)
+    if w.ndim not in (1, 2):
+        raise RuntimeError(f"prob_dist must be 1 or 2 dim, got {w.ndim}")
+    if (w < 0).any() or not np.isfinite(w).all():
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    rows = w.reshape(-1, w.shape[-1])
+    if (rows.sum(axis=1) <= 0).any():
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    if not replacement and num_samples > w.shape[-1]:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
+                           "replacement")
+    if num_samples <= 0:
+        raise RuntimeError(f"cannot sample n_sample <= 0 samples (num_samples={num_samples})")
+    rng = generator()
+    out = np.empty((rows.shape[0], num_samples), dtype=np.int64)
+    for i, r in enumerate(rows):
+        if not replacement and np.count_nonzero(r) < num_samples:
+            raise RuntimeError("invalid multinomial distribution (with replacement=False, "
+                               "not enough non-negative category to sample)")
+        out[i] = rng.choice(r.size, size=num_samples, replace=replacement, p=r / r.sum())
+    return Tensor(out.reshape(w.shape[:-1] + (num_samples,)))
+
+
+def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence[int] | None = None, *,
+           dtype: Any = None, device: Any = None, requires_grad: bool = False,
+           **kwargs: Any) -> Tensor:
+    """Samples of N(mean, std^2): ``mean``/``std`` numbers (with ``size``) or tensors
+    (broadcast; the result has their shape)."""
+    check_device(device)
+    _no_generator("normal", kwargs)
+    m = mean._data if isinstance(mean, Tensor) else mean
+    s = std._data if isinstance(std, Tensor) else std
+    if np.any(np.asarray(s) < 0):
+        raise RuntimeError("normal expects all elements of std >= 0.0")
+    tensors = [x for x in (mean, std) if isinstance(x, Tensor)]
+    if tensors:
+        if size is not None:
+            raise RuntimeError("normal(): pass size only with numbers for mean and std")
+        dt = tensors[0].dtype if dtype is None else _as_dtype(dtype)
+        shape = np.broadcast_shapes(*(np.shape(x) for x in (m, s)))
+    else:
+        if size is None:
+            raise TypeError("normal(mean, std) with numbers needs size=")
+        dt, shape = _float(dtype), _size((size,))
+    values = generator().normal(m, s, shape).astype(dt)
+    return Tensor(values, requires_grad=requires_grad)
+
+
+def bernoulli(input: Tensor, p: float | None = None) -> Tensor:
+    """1 with probability ``input`` (or ``p``), else 0, in ``input``'s dtype."""
+    probs = np.asarray(input._data if p is None else np.full(input.shape, p))
+    if ((probs < 0) | (probs > 1)).any() or np.isnan(probs).any():
+        raise RuntimeError("bernoulli: expected all probabilities in [0, 1]")
+    return Tensor((generator().random(input.shape) < probs).astype(input.dtype))
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """``data`` as a tensor without copying when it can (a tensor of that dtype is returned
+    as is; a numpy array of that dtype shares its memory), as torch's."""
+    check_device(device)
+    if isinstance(data, Tensor):
+        return data if dtype is None else data.to(dtype)
+    if isinstance(data, np.ndarray) and (dtype is None or np.dtype(dtype) == data.dtype):
+        return from_numpy(data)
+    return Tensor(data, dtype=dtype)
+
+
+def from_numpy(ndarray: np.ndarray) -> Tensor:
+    """A tensor sharing ``ndarray``'s memory: writes through either are seen by both."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
+    if ndarray.dtype.kind not in "fiub":
+        raise TypeError(f"can't convert np.ndarray of type {ndarray.dtype}. The only supported "
+                        "types are: float64, float32, float16, int64, int32, int16, int8, "
+                        "uint8, and bool.")
+    return Tensor(ndarray)
+
+
+def is_tensor(obj: Any) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> int:
+    return input.numel()
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype floats get when none is named: float32."""
+    return float32
+
+
+def set_default_dtype(d: Any) -> None:
+    """Only float32 (the default) is supported: anything else raises, as a changed default
+    would not reach every op."""
+    if _as_dtype(d) != float32:
+        raise NotImplementedError(
+            f"set_default_dtype({d!r}): the default dtype here is always float32; pass "
+            "dtype=tinygrad_ce.float64 where you create tensors, or call .double()")
+
+
+def _no_generator(name: str, kwargs: dict[str, Any]) -> None:
+    if kwargs.pop("generator", None) is not None:
+        raise NotImplementedError(f"{name}(generator=...): there is one global generator here; "
+                                  "seed it with tinygrad_ce.manual_seed(seed)")
+    if kwargs:
+        raise TypeError(f"{name}() got unexpected keyword arguments {sorted(kwargs)}")

@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from tinygrad_ce.engine import (
     backprop,
     enable_grad,
+    inference_mode,
     is_grad_enabled,
+    is_inference_mode_enabled,
     no_grad,
     scope,
     set_grad_enabled,
@@ -20,7 +22,8 @@ from tinygrad_ce.engine import (
 from tinygrad_ce.tensor import Tensor, root_gradient
 
 __all__ = ["grad", "backward", "no_grad", "enable_grad", "set_grad_enabled",
-           "is_grad_enabled", "scope", "topological_order"]
+           "is_grad_enabled", "scope", "topological_order", "inference_mode",
+           "is_inference_mode_enabled"]
 
 
 def backward(
