@@ -208,10 +208,14 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> T
     rng = generator()
     out = np.empty((rows.shape[0], num_samples), dtype=np.int64)
     for i, r in enumerate(rows):
-        if not replacement and np.count_nonzero(r) < num_samples:
-            raise RuntimeError("invalid multinomial distribution (with replacement=False, "
-                               "not enough non-negative category to sample)")
-        out[i] = rng.choice(r.size, size=num_samples, replace=replacement, p=r / r.sum())
+        if replacement:
+            out[i] = rng.choice(r.size, size=num_samples, p=r / r.sum())
+            continue
+        # without replacement: the largest Gumbel-perturbed log weights (categories of
+        # weight 0 come last, in order, as torch's)
+        with np.errstate(divide="ignore"):
+            keys = np.log(r) - np.log(-np.log(rng.random(r.size)))
+        out[i] = np.argsort(-keys, kind="stable")[:num_samples]
     return Tensor(out.reshape(w.shape[:-1] + (num_samples,)))
 
 

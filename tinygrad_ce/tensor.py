@@ -1827,7 +1827,9 @@ class Tensor:
         return self._reflected(other).floor_divide(self)
 
     def __rmod__(self, other: TensorLike) -> Tensor:
-        return self._reflected(other).remainder(self)
+        # torch's remainder(Scalar, Tensor) has no derivative: backward raises, as there
+        r = self._reflected(other).remainder(self)
+        return record(r._data, (self,), "remainder", _rremainder_backward)
 
     # ----- reductions and scans -----------------------------------------------------------
     def prod(self, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
@@ -1891,7 +1893,7 @@ class Tensor:
         order = np.argsort(self._data, axis=axis, kind="stable")
         n = self.shape[axis]
         idx = np.take(order, [(n - 1) // 2], axis=axis)
-        values = self.gather(axis, Tensor(idx))
+        values = self._pick_along(axis, idx, "median_dim")
         indices = Tensor(idx)
         if not keepdim:
             values, indices = values.squeeze(axis), indices.squeeze(axis)
@@ -1904,7 +1906,7 @@ class Tensor:
             return MaxResult(self.clone(), Tensor(np.array(0)))
         axis = _dim(dim, self.ndim)
         idx = _argsort(self._data, axis, descending)
-        return MaxResult(self.gather(axis, Tensor(idx)), Tensor(idx))
+        return MaxResult(self._pick_along(axis, idx, "sort"), Tensor(idx))
 
     def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
         if self.ndim == 0:
@@ -1922,7 +1924,7 @@ class Tensor:
         if self.ndim == 0:
             return MaxResult(self.clone(), Tensor(np.array(0)))
         idx = np.take(_argsort(self._data, axis, largest), np.arange(k), axis=axis)
-        return MaxResult(self.gather(axis, Tensor(idx)), Tensor(idx))
+        return MaxResult(self._pick_along(axis, idx, "topk"), Tensor(idx))
 
     # ----- indexing by tensors --------------------------------------------------------------
     def _along(self, dim: int, index: Tensor, name: str, src_shape: tuple[int, ...] | None = None
@@ -1931,8 +1933,9 @@ class Tensor:
         of ``index``, the element of ``self`` it names along ``dim``."""
         if not isinstance(index, Tensor):
             raise TypeError(f"{name}(): index must be a Tensor, got {type(index).__name__}")
-        if index.dtype != int64:
-            raise RuntimeError(f"{name}(): Expected dtype int64 for index, got {index.dtype}")
+        if index.dtype not in (int64, int32):
+            raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index, got "
+                               f"{index.dtype}")
         axis = _dim(dim, self.ndim)
         if index.ndim != self.ndim and not (index.ndim <= 1 and self.ndim <= 1):
             raise RuntimeError(f"Index tensor must have the same number of dimensions as "
@@ -1960,12 +1963,23 @@ class Tensor:
     def gather(self, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
         """out[i][j] = self[index[i][j]][j] (dim 0); the gradient is added back there."""
         _, idx = self._along(dim, index, "gather")
+        return self._pick(idx, "gather", (index,))
+
+    def _pick(self, idx: tuple[np.ndarray, ...], op: str, saved: tuple[Tensor, ...] = ()
+              ) -> Tensor:
+        # the elements at ``idx`` (an advanced index); the gradient is added back there
         shape = self.shape
         if not idx:  # 0-d
-            return record(self._data.copy(), (self,), "gather", lambda g, out: (g,),
-                          saved=(index,))
-        return record(np.asarray(self._data[idx]), (self,), "gather",
-                      lambda g, out: (_scatter(g, idx, shape),), saved=(index,))
+            return record(self._data.copy(), (self,), op, lambda g, out: (g,), saved=saved)
+        return record(np.asarray(self._data[idx]), (self,), op,
+                      lambda g, out: (_scatter(g, idx, shape),), saved=saved)
+
+    def _pick_along(self, axis: int, idx: np.ndarray, op: str) -> Tensor:
+        # sort, topk and median by dim: the values at ``idx`` along ``axis``; torch's save
+        # only those indices
+        grid = list(np.indices(idx.shape, sparse=True))
+        grid[axis] = idx
+        return self._pick(tuple(grid), op)
 
     def take_along_dim(self, indices: Tensor, dim: int) -> Tensor:
         return self.gather(dim, indices)
@@ -2846,6 +2860,11 @@ def _zero_backward(g: Tensor, out: Tensor) -> tuple[Tensor]:
 def _floor_divide_backward(g: Tensor, out: Tensor) -> tuple[Tensor, ...]:
     raise RuntimeError("derivative for floor_divide is not implemented (it is a step "
                        "function); detach its inputs or use div")
+
+
+def _rremainder_backward(g: Tensor, out: Tensor) -> tuple[Tensor, ...]:
+    raise RuntimeError("derivative for remainder(Scalar, Tensor) is not implemented (as in "
+                       "torch); write (number - tensor * (number / tensor).floor()) instead")
 
 
 def _prod_of_others(x: Tensor, axis: int | None) -> Tensor:

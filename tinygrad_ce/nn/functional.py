@@ -436,10 +436,16 @@ def huber_loss(input: ArrayOrTensor, target: ArrayOrTensor, reduction: str = "me
     if delta <= 0:
         raise RuntimeError(f"huber_loss does not support non-positive values for delta "
                            f"(got delta={delta})")
-    d = x - y
-    a = d.abs()
-    small = a.numpy() < delta
-    losses = where(small, d * d * 0.5, (a - 0.5 * delta) * delta)
+    d = np.subtract(x.numpy(), y.numpy())
+    a = np.abs(d)
+    data = np.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta)).astype(d.dtype)
+
+    def backward(g: Tensor, out: Tensor) -> tuple[Tensor, Tensor]:
+        # d/dx = d clamped to [-delta, delta]; d/dy = its negative
+        gd = g * (x - y).clamp(-delta, delta)
+        return gd, -gd
+
+    losses = record(data, (x, y), "huber_loss", backward)
     if weight is not None:
         losses = losses * as_tensor_arg(weight, "weight")
     if reduction == "mean":
