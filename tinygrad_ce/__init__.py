@@ -13,6 +13,7 @@ from tinygrad_ce.autograd import (
     no_grad,
     set_grad_enabled,
 )
+from tinygrad_ce.autograd.gradcheck import gradcheck, gradgradcheck
 from tinygrad_ce.creation import (
     arange,
     as_tensor,
@@ -44,7 +45,6 @@ from tinygrad_ce.creation import (
     zeros_like,
 )
 from tinygrad_ce.dtypes import promote_types, result_type
-from tinygrad_ce.gradcheck import gradcheck, gradgradcheck
 from tinygrad_ce.random import manual_seed
 from tinygrad_ce.tensor import (
     Tensor,
