@@ -3,6 +3,8 @@ float64 (shapes include 0-d and broadcasting where the op broadcasts)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import torch
@@ -493,3 +495,68 @@ def test_unsupported_torch_names_say_so() -> None:
             with pytest.raises(AttributeError) as info:
                 getattr(module, probe)
             assert not isinstance(info.value, NotImplementedError)
+
+
+@pytest.mark.parametrize("op", ["gelu", "silu", "leaky_relu", "softplus", "elu", "mish",
+                                "logsigmoid"])
+def test_activations_refuse_integers_as_torch(op: str) -> None:
+    for lib, fn in ((torch, getattr(TF, op)), (tg, getattr(F, op))):
+        with pytest.raises(NotImplementedError, match="not implemented for 'Long'"):
+            fn(lib.tensor([1, 2]))
+
+
+@pytest.mark.parametrize("op", ["sign", "relu6", "hardtanh", "floor", "sin", "erf", "cumsum",
+                                "prod", "flip", "roll", "tril"])
+def test_integer_inputs_give_torchs_dtype(op: str) -> None:
+    calls = {"relu6": lambda lib, x: lib.nn.functional.relu6(x),
+             "hardtanh": lambda lib, x: lib.nn.functional.hardtanh(x),
+             "cumsum": lambda lib, x: x.cumsum(0), "flip": lambda lib, x: x.flip(0),
+             "roll": lambda lib, x: x.roll(1, 0), "tril": lambda lib, x: x.tril()}
+    fn = calls.get(op, lambda lib, x: getattr(x, op)())
+    a = np.array([[3, -1, 0], [2, 5, -4]], dtype=np.int32)
+    ours, theirs = fn(tg, tg.tensor(a)), fn(torch, torch.tensor(a))
+    assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
+MODULES = {
+    "LeakyReLU": lambda nn: nn.LeakyReLU(),
+    "LeakyReLU-0.2": lambda nn: nn.LeakyReLU(0.2),
+    "GELU": lambda nn: nn.GELU(),
+    "GELU-tanh": lambda nn: nn.GELU("tanh"),
+    "SiLU": lambda nn: nn.SiLU(),
+    "Softmax": lambda nn: nn.Softmax(dim=1),
+    "LogSoftmax": lambda nn: nn.LogSoftmax(dim=-1),
+    "Softmax-implicit": lambda nn: nn.Softmax(),
+}
+
+
+@pytest.mark.filterwarnings("ignore:Implicit dimension choice")
+@pytest.mark.parametrize("dtype", DTYPES, ids=IDS)
+@pytest.mark.parametrize("name", MODULES)
+def test_activation_modules(name: str, dtype: type) -> None:
+    theirs, ours = MODULES[name](torch.nn), MODULES[name](tg.nn)
+    assert repr(ours) == repr(theirs)
+    compare(theirs, ours, inputs([(2, 3)], dtype), dtype, what=name)
+
+
+@pytest.mark.parametrize("name", ["leaky_relu", "silu", "elu", "relu6", "hardtanh", "mish",
+                                  "relu", "LeakyReLU", "SiLU"])
+def test_inplace_activations_as_torch(name: str) -> None:
+    def program(lib: Any) -> tuple[Any, ...]:
+        fn = (getattr(lib.nn, name)(inplace=True) if name[0].isupper() else
+              lambda t: getattr(lib.nn.functional, name)(t, inplace=True))
+        x = lib.tensor([[1.5, -2.0, 0.5], [7.0, -0.3, 3.0]], requires_grad=True)
+        y = x * 2
+        z = fn(y)
+        (z * z).sum().backward()
+        free = lib.tensor([1.0, -1.0])
+        r = fn(free)
+        return z, x.grad, free, r is free, z is y, y._version
+
+    ours, theirs = program(tg), program(torch)
+    for a, b in zip(ours, theirs):
+        if isinstance(b, torch.Tensor):
+            assert_close(a, b, np.float32)
+        else:
+            assert a == b

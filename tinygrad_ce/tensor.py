@@ -1610,7 +1610,9 @@ class Tensor:
             g * (self * self).neg().exp() * _TWO_BY_SQRTPI,))
 
     def sign(self) -> Tensor:
-        # zero gradient (and 0 at NaN, as torch's)
+        # zero gradient (and 0 at NaN, as torch's); integers keep their dtype
+        if self.dtype.kind != "f":
+            return _constant(np.sign(self._data))
         return self._unary(lambda x: np.where(np.isnan(x), 0, np.sign(x)).astype(x.dtype),
                            "sign", _zero_backward)
 
@@ -1637,9 +1639,15 @@ class Tensor:
         # x - trunc(x); d/dx = 1
         return record(self._data - np.trunc(self._data), (self,), "frac", lambda g, out: (g,))
 
+    def _float_only(self, kernel: str) -> None:
+        if self.dtype.kind != "f":
+            raise NotImplementedError(f'"{kernel}" not implemented for '
+                                      f"'{torch_name(self.dtype)}'; convert with .float() first")
+
     # ----- activations: one node each, the derivative written with Tensor ops -----------
     def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
         # d/dx = 1 where x > 0, else negative_slope
+        self._float_only("leaky_relu_cpu")
         x = self._data
         slope = np.where(x > 0, 1, negative_slope).astype(x.dtype)
         return record(np.where(x > 0, x, x * x.dtype.type(negative_slope)).astype(x.dtype),
@@ -1661,6 +1669,7 @@ class Tensor:
 
     def elu(self, alpha: float = 1.0) -> Tensor:
         # x for x > 0, else alpha (e^x - 1); d/dx = 1, else alpha e^x
+        self._float_only("elu_cpu")
         x = self._data
         with np.errstate(over="ignore"):
             data = np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype)
@@ -1670,6 +1679,7 @@ class Tensor:
 
     def softplus(self, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
         # log(1 + e^(beta x)) / beta, x itself where beta x > threshold; d/dx = s(beta x)
+        self._float_only("softplus_cpu")
         x = self._data
         bx = x * x.dtype.type(beta)
         linear = bx > threshold
@@ -1680,6 +1690,7 @@ class Tensor:
     def gelu(self, approximate: str = "none") -> Tensor:
         """x Phi(x) with Phi the standard normal CDF (``approximate='tanh'``: its tanh
         approximation); d/dx = Phi(x) + x phi(x)."""
+        self._float_only("GeluKernelImpl")
         x = self._data
         if approximate == "none":
             data = x * (erf(x * x.dtype.type(_SQRT1_2)) + 1) * x.dtype.type(0.5)
@@ -1705,6 +1716,7 @@ class Tensor:
 
     def silu(self) -> Tensor:
         # x s(x); d/dx = s(x) (1 + x (1 - s(x)))
+        self._float_only("silu_cpu")
         x = self._data
         data = x * _sigmoid(x) if x.dtype.kind == "f" else _in_float(lambda v: v * _sigmoid(v), x)
 
@@ -1716,6 +1728,7 @@ class Tensor:
 
     def mish(self) -> Tensor:
         # x tanh(softplus(x)); d/dx = t + x s(x) (1 - t^2) with t = tanh(softplus(x))
+        self._float_only("mish_cpu")
         x = self._data
         data = (x * np.tanh(np.logaddexp(0, x))).astype(x.dtype)
 
@@ -1727,6 +1740,7 @@ class Tensor:
 
     def logsigmoid(self) -> Tensor:
         # log s(x) = -softplus(-x); d/dx = s(-x)
+        self._float_only("log_sigmoid_cpu")
         x = self._data
         return record((-np.logaddexp(0, -x)).astype(x.dtype), (self,), "logsigmoid",
                       lambda g, out: (g * (-self).sigmoid(),))
