@@ -560,3 +560,36 @@ def test_inplace_activations_as_torch(name: str) -> None:
             assert_close(a, b, np.float32)
         else:
             assert a == b
+
+
+@pytest.mark.parametrize("op", ["gelu", "gelu-tanh", "silu", "mish", "leaky_relu", "elu",
+                                "softplus", "logsigmoid", "hardtanh", "sin", "erf", "expm1"])
+def test_float16_as_torch(op: str) -> None:
+    torch_fn, our_fn, _ = UNARY[op]
+    compare(torch_fn, our_fn, inputs([(3, 4)], np.float16), np.float16, what=op, double=False)
+
+
+def test_float16_cumsum_accumulates_as_torch() -> None:
+    compare(lambda a: a.cumsum(1), lambda a: a.cumsum(1), inputs([(2, 50)], np.float16),
+            np.float16, double=False)
+
+
+def test_generators_give_their_own_reproducible_streams() -> None:
+    for lib in (torch, tg):
+        g = lib.Generator().manual_seed(2147483647)
+        first = [lib.randn((3, 2), generator=g), lib.rand(2, generator=g),
+                 lib.randint(0, 5, (4,), generator=g), lib.randperm(5, generator=g),
+                 lib.multinomial(lib.tensor([0.2, 0.8]), 3, True, generator=g),
+                 lib.normal(0.0, 1.0, (2,), generator=g),
+                 lib.bernoulli(lib.full((3,), 0.5), generator=g)]
+        lib.manual_seed(0)
+        lib.randn(5)  # the global stream does not touch g's
+        g.manual_seed(2147483647)
+        again = [lib.randn((3, 2), generator=g), lib.rand(2, generator=g),
+                 lib.randint(0, 5, (4,), generator=g), lib.randperm(5, generator=g),
+                 lib.multinomial(lib.tensor([0.2, 0.8]), 3, True, generator=g),
+                 lib.normal(0.0, 1.0, (2,), generator=g),
+                 lib.bernoulli(lib.full((3,), 0.5), generator=g)]
+        for a, b in zip(first, again):
+            assert (a == b).all()
+        assert g.initial_seed() == 2147483647

@@ -45,7 +45,7 @@ from tinygrad_ce.creation import (
     zeros_like,
 )
 from tinygrad_ce.dtypes import promote_types, result_type
-from tinygrad_ce.random import manual_seed
+from tinygrad_ce.random import Generator, manual_seed
 from tinygrad_ce.tensor import (
     Tensor,
     bool_,
@@ -208,7 +208,8 @@ __all__ = [
     "relu", "maximum", "minimum", "clamp", "clip", "square", "reciprocal", "sum", "mean", "var",
     "std", "max", "min", "amax", "amin", "argmax", "argmin", "logsumexp", "matmul", "reshape",
     "flatten", "transpose", "permute", "unsqueeze", "squeeze", "softmax", "log_softmax", "clone",
-    "cuda", "device", "inference_mode", "is_inference_mode_enabled", "einsum", "as_tensor",
+    "Generator", "cuda", "device", "inference_mode", "is_inference_mode_enabled", "einsum",
+    "as_tensor",
     "bernoulli", "empty", "empty_like", "from_numpy", "get_default_dtype", "set_default_dtype",
     "is_tensor", "linspace", "multinomial", "normal", "numel", "rand_like", "randint_like",
     "randn_like", "randperm", "half", "float", "double", "long", "int", "bool",

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_ce.random import generator
+from tinygrad_ce import random
+from tinygrad_ce.random import Generator, stream
 from tinygrad_ce.tensor import (
     Tensor,
     TensorLike,
@@ -16,6 +17,9 @@ from tinygrad_ce.tensor import (
     float32,
     int64,
 )
+
+# the global generator (re-created by manual_seed), for what draws from it directly
+generator = random.generator
 
 
 def _size(size: Sequence[Any]) -> tuple[int, ...]:
@@ -108,24 +112,26 @@ def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None,
     return Tensor(np.eye(n, m, dtype=_float(dtype)), requires_grad=requires_grad)
 
 
-def randn(*size: Any, dtype: Any = None, device: Any = None,
-          requires_grad: bool = False) -> Tensor:
+def randn(*size: Any, generator: Generator | None = None, dtype: Any = None,
+          device: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples from the global generator."""
     check_device(device)
     dt = _float(dtype)
-    return Tensor(generator().standard_normal(_size(size)).astype(dt), requires_grad=requires_grad)
+    return Tensor(stream(generator).standard_normal(_size(size)).astype(dt),
+                  requires_grad=requires_grad)
 
 
-def rand(*size: Any, dtype: Any = None, device: Any = None,
-         requires_grad: bool = False) -> Tensor:
+def rand(*size: Any, generator: Generator | None = None, dtype: Any = None,
+         device: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1) from the global generator."""
     check_device(device)
     dt = _float(dtype)
-    return Tensor(generator().random(_size(size)).astype(dt), requires_grad=requires_grad)
+    return Tensor(stream(generator).random(_size(size)).astype(dt), requires_grad=requires_grad)
 
 
-def randint(low: int, high: int | None = None, size: Sequence[int] = (),
-            dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def randint(low: int, high: int | None = None, size: Sequence[int] = (), *,
+            generator: Generator | None = None, dtype: Any = None, device: Any = None,
+            requires_grad: bool = False) -> Tensor:
     """Integers in [low, high) (``randint(high, size)`` too), int64 by default."""
     check_device(device)
     if high is None:
@@ -133,7 +139,8 @@ def randint(low: int, high: int | None = None, size: Sequence[int] = (),
     if high <= low:
         raise RuntimeError(f"randint: expected low < high, got low={low}, high={high}")
     dt = int64 if dtype is None else _as_dtype(dtype)
-    return Tensor(generator().integers(low, high, size=_size((size,))).astype(dt))
+    return Tensor(stream(generator).integers(low, high, size=_size((size,))).astype(dt),
+                  requires_grad=requires_grad)
 
 
 def empty(*size: Any, dtype: Any = None, device: Any = None,
@@ -179,17 +186,18 @@ def randint_like(t: Tensor, low: int, high: int | None = None, dtype: Any = None
     return randint(low, high, t.shape, dtype=t.dtype if dtype is None else dtype, device=device)
 
 
-def randperm(n: int, dtype: Any = None, device: Any = None,
-             requires_grad: bool = False) -> Tensor:
+def randperm(n: int, *, generator: Generator | None = None, dtype: Any = None,
+             device: Any = None, requires_grad: bool = False) -> Tensor:
     """A random permutation of 0..n-1 (int64 by default) from the global generator."""
     check_device(device)
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
         raise RuntimeError(f"randperm(n={n!r}): n must be a non-negative int")
     dt = int64 if dtype is None else _as_dtype(dtype)
-    return Tensor(generator().permutation(int(n)).astype(dt), requires_grad=requires_grad)
+    return Tensor(stream(generator).permutation(int(n)).astype(dt), requires_grad=requires_grad)
 
 
-def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> Tensor:
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
+                generator: Generator | None = None) -> Tensor:
     """``num_samples`` indices per row, drawn with probability proportional to ``input``
     (non-negative weights, rows need not sum to 1); int64."""
     w = np.asarray(input._data if isinstance(input, Tensor) else input, dtype=np.float64)
@@ -205,7 +213,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> T
                            "replacement")
     if num_samples <= 0:
         raise RuntimeError(f"cannot sample n_sample <= 0 samples (num_samples={num_samples})")
-    rng = generator()
+    rng = stream(generator)
     out = np.empty((rows.shape[0], num_samples), dtype=np.int64)
     for i, r in enumerate(rows):
         if replacement:
@@ -220,12 +228,11 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> T
 
 
 def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence[int] | None = None, *,
-           dtype: Any = None, device: Any = None, requires_grad: bool = False,
-           **kwargs: Any) -> Tensor:
+           generator: Generator | None = None, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
     """Samples of N(mean, std^2): ``mean``/``std`` numbers (with ``size``) or tensors
     (broadcast; the result has their shape)."""
     check_device(device)
-    _no_generator("normal", kwargs)
     m = mean._data if isinstance(mean, Tensor) else mean
     s = std._data if isinstance(std, Tensor) else std
     if np.any(np.asarray(s) < 0):
@@ -240,16 +247,17 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence[int] | None = None, *
         if size is None:
             raise TypeError("normal(mean, std) with numbers needs size=")
         dt, shape = _float(dtype), _size((size,))
-    values = generator().normal(m, s, shape).astype(dt)
+    values = stream(generator).normal(m, s, shape).astype(dt)
     return Tensor(values, requires_grad=requires_grad)
 
 
-def bernoulli(input: Tensor, p: float | None = None) -> Tensor:
+def bernoulli(input: Tensor, p: float | None = None, *,
+              generator: Generator | None = None) -> Tensor:
     """1 with probability ``input`` (or ``p``), else 0, in ``input``'s dtype."""
     probs = np.asarray(input._data if p is None else np.full(input.shape, p))
     if ((probs < 0) | (probs > 1)).any() or np.isnan(probs).any():
         raise RuntimeError("bernoulli: expected all probabilities in [0, 1]")
-    return Tensor((generator().random(input.shape) < probs).astype(input.dtype))
+    return Tensor((stream(generator).random(input.shape) < probs).astype(input.dtype))
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
@@ -295,10 +303,3 @@ def set_default_dtype(d: Any) -> None:
             f"set_default_dtype({d!r}): the default dtype here is always float32; pass "
             "dtype=tinygrad_ce.float64 where you create tensors, or call .double()")
 
-
-def _no_generator(name: str, kwargs: dict[str, Any]) -> None:
-    if kwargs.pop("generator", None) is not None:
-        raise NotImplementedError(f"{name}(generator=...): there is one global generator here; "
-                                  "seed it with tinygrad_ce.manual_seed(seed)")
-    if kwargs:
-        raise TypeError(f"{name}() got unexpected keyword arguments {sorted(kwargs)}")

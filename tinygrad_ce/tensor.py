@@ -1648,6 +1648,8 @@ class Tensor:
     def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
         # d/dx = 1 where x > 0, else negative_slope
         self._float_only("leaky_relu_cpu")
+        if self.dtype == float16:  # computed in float32, rounded once
+            return self.float().leaky_relu(negative_slope).to(float16)
         x = self._data
         slope = np.where(x > 0, 1, negative_slope).astype(x.dtype)
         return record(np.where(x > 0, x, x * x.dtype.type(negative_slope)).astype(x.dtype),
@@ -1691,6 +1693,8 @@ class Tensor:
         """x Phi(x) with Phi the standard normal CDF (``approximate='tanh'``: its tanh
         approximation); d/dx = Phi(x) + x phi(x)."""
         self._float_only("GeluKernelImpl")
+        if self.dtype == float16:  # computed in float32, rounded once
+            return self.float().gelu(approximate).to(float16)
         x = self._data
         if approximate == "none":
             data = x * (erf(x * x.dtype.type(_SQRT1_2)) + 1) * x.dtype.type(0.5)
@@ -1717,6 +1721,8 @@ class Tensor:
     def silu(self) -> Tensor:
         # x s(x); d/dx = s(x) (1 + x (1 - s(x)))
         self._float_only("silu_cpu")
+        if self.dtype == float16:  # computed in float32, rounded once
+            return self.float().silu().to(float16)
         x = self._data
         data = x * _sigmoid(x) if x.dtype.kind == "f" else _in_float(lambda v: v * _sigmoid(v), x)
 
@@ -1729,6 +1735,8 @@ class Tensor:
     def mish(self) -> Tensor:
         # x tanh(softplus(x)); d/dx = t + x s(x) (1 - t^2) with t = tanh(softplus(x))
         self._float_only("mish_cpu")
+        if self.dtype == float16:  # computed in float32, rounded once
+            return self.float().mish().to(float16)
         x = self._data
         data = (x * np.tanh(np.logaddexp(0, x))).astype(x.dtype)
 
@@ -1872,7 +1880,9 @@ class Tensor:
         x = self._data if dtype is None else self._data.astype(_as_dtype(dtype))
         if x.dtype.kind in "biu" and dtype is None:
             x = x.astype(int64)
-        data = np.cumsum(x, axis=axis) if self.ndim else x.copy()
+        # float16 accumulates in float32, as torch's
+        data = (np.cumsum(x, axis=axis, dtype=float32 if x.dtype == float16 else None)
+                .astype(x.dtype) if self.ndim else x.copy())
         return record(np.asarray(data), (self,), "cumsum", lambda g, out: (
             g.flip(axis).cumsum(axis).flip(axis) if g.ndim else g,))
 

@@ -20,7 +20,6 @@ HINTS: dict[str, str] = {
     "distributed": "a single process",
     "backends": "nothing: there is one backend (numpy on the CPU)",
     "mps": "the CPU: device='cpu'",
-    "Generator": "the global generator, seeded by tinygrad_ce.manual_seed",
     "set_printoptions": "numpy.set_printoptions (tensors print through numpy)",
     "use_deterministic_algorithms": "nothing: every op here is deterministic",
 }
