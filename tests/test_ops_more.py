@@ -216,8 +216,11 @@ BINARY = {
                    lambda a, b: F.kl_div(a, b.abs(), reduction="sum")),
     "kl_div-none": ((2, 3), (2, 3), lambda a, b: TF.kl_div(a, b.abs(), reduction="none"),
                     lambda a, b: F.kl_div(a, b.abs(), reduction="none")),
-    "kl_div-log": ((2, 3), (2, 3), lambda a, b: TF.kl_div(a, b, "batchmean", log_target=True),
-                   lambda a, b: F.kl_div(a, b, "batchmean", log_target=True)),
+    "kl_div-log": ((2, 3), (2, 3), lambda a, b: TF.kl_div(a, b, reduction="batchmean",
+                                                         log_target=True),
+                   lambda a, b: F.kl_div(a, b, reduction="batchmean", log_target=True)),
+    "kl_div-mean": ((2, 3), (2, 3), lambda a, b: TF.kl_div(a, b.abs(), reduction="mean"),
+                    lambda a, b: F.kl_div(a, b.abs(), reduction="mean")),
     "huber": ((2, 3), (2, 3), TF.huber_loss, F.huber_loss),
     "huber-delta": ((2, 3), (2, 3), lambda a, b: TF.huber_loss(a, b, "sum", 0.5),
                     lambda a, b: F.huber_loss(a, b, "sum", 0.5)),
@@ -237,6 +240,7 @@ BINARY = {
 }
 
 
+@pytest.mark.filterwarnings("ignore:reduction. 'mean' divides")
 @pytest.mark.parametrize("dtype", DTYPES, ids=IDS)
 @pytest.mark.parametrize("op", BINARY)
 def test_binary(op: str, dtype: type) -> None:
@@ -593,3 +597,15 @@ def test_generators_give_their_own_reproducible_streams() -> None:
         for a, b in zip(first, again):
             assert (a == b).all()
         assert g.initial_seed() == 2147483647
+
+
+def test_every_public_top_level_name_is_torchs() -> None:
+    ours_only = {"record", "data", "bool_", "gradcheck", "gradgradcheck"}  # ours, before
+    for name in tg.__all__:
+        assert hasattr(tg, name), name
+        if name not in ours_only:
+            assert hasattr(torch, name), f"tinygrad_ce.{name} is not a torch name"
+    for name in ("relu", "sigmoid", "tanh", "gelu", "leaky_relu", "silu", "softplus", "elu",
+                 "mish", "relu6", "hardtanh", "logsigmoid", "pad", "normalize", "kl_div",
+                 "huber_loss"):
+        assert callable(getattr(tg.nn.functional, name)) and hasattr(TF, name), name

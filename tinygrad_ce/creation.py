@@ -143,8 +143,8 @@ def randint(low: int, high: int | None = None, size: Sequence[int] = (), *,
                   requires_grad=requires_grad)
 
 
-def empty(*size: Any, dtype: Any = None, device: Any = None,
-          requires_grad: bool = False, **kwargs: Any) -> Tensor:
+def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+          pin_memory: bool = False, memory_format: Any = None) -> Tensor:
     """Uninitialised in torch; zeros here (reading it before writing is a bug either way)."""
     check_device(device)
     return Tensor(np.zeros(_size(size), dtype=_float(dtype)), requires_grad=requires_grad)
