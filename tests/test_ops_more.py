@@ -609,3 +609,15 @@ def test_every_public_top_level_name_is_torchs() -> None:
                  "mish", "relu6", "hardtanh", "logsigmoid", "pad", "normalize", "kl_div",
                  "huber_loss"):
         assert callable(getattr(tg.nn.functional, name)) and hasattr(TF, name), name
+
+
+def test_sampling_methods_as_torch() -> None:
+    for lib in (torch, tg):
+        probs = lib.tensor([[0.0, 1.0, 0.0], [0.5, 0.0, 0.5]])
+        idx = probs.multinomial(1)
+        assert idx.dtype == lib.int64 and tuple(idx.shape) == (2, 1) and idx[0, 0].item() == 1
+        assert idx[1, 0].item() in (0, 2)
+        b = lib.tensor([0.0, 1.0, 1.0]).bernoulli()
+        assert b.tolist() == [0.0, 1.0, 1.0] and b.dtype == lib.float32
+        with pytest.raises(RuntimeError):
+            lib.tensor([-1.0, 2.0]).multinomial(1)

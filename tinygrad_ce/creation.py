@@ -199,32 +199,8 @@ def randperm(n: int, *, generator: Generator | None = None, dtype: Any = None,
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
                 generator: Generator | None = None) -> Tensor:
     """``num_samples`` indices per row, drawn with probability proportional to ``input``
-    (non-negative weights, rows need not sum to 1); int64."""
-    w = np.asarray(input._data if isinstance(input, Tensor) else input, dtype=np.float64)
-    if w.ndim not in (1, 2):
-        raise RuntimeError(f"prob_dist must be 1 or 2 dim, got {w.ndim}")
-    if (w < 0).any() or not np.isfinite(w).all():
-        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
-    rows = w.reshape(-1, w.shape[-1])
-    if (rows.sum(axis=1) <= 0).any():
-        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-    if not replacement and num_samples > w.shape[-1]:
-        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
-                           "replacement")
-    if num_samples <= 0:
-        raise RuntimeError(f"cannot sample n_sample <= 0 samples (num_samples={num_samples})")
-    rng = stream(generator)
-    out = np.empty((rows.shape[0], num_samples), dtype=np.int64)
-    for i, r in enumerate(rows):
-        if replacement:
-            out[i] = rng.choice(r.size, size=num_samples, p=r / r.sum())
-            continue
-        # without replacement: the largest Gumbel-perturbed log weights (categories of
-        # weight 0 come last, in order, as torch's)
-        with np.errstate(divide="ignore"):
-            keys = np.log(r) - np.log(-np.log(rng.random(r.size)))
-        out[i] = np.argsort(-keys, kind="stable")[:num_samples]
-    return Tensor(out.reshape(w.shape[:-1] + (num_samples,)))
+    (``Tensor.multinomial``)."""
+    return input.multinomial(num_samples, replacement, generator=generator)
 
 
 def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence[int] | None = None, *,
@@ -253,11 +229,8 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence[int] | None = None, *
 
 def bernoulli(input: Tensor, p: float | None = None, *,
               generator: Generator | None = None) -> Tensor:
-    """1 with probability ``input`` (or ``p``), else 0, in ``input``'s dtype."""
-    probs = np.asarray(input._data if p is None else np.full(input.shape, p))
-    if ((probs < 0) | (probs > 1)).any() or np.isnan(probs).any():
-        raise RuntimeError("bernoulli: expected all probabilities in [0, 1]")
-    return Tensor((stream(generator).random(input.shape) < probs).astype(input.dtype))
+    """1 with probability ``input`` (or ``p``), else 0 (``Tensor.bernoulli``)."""
+    return input.bernoulli(p, generator=generator)
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:

@@ -39,7 +39,7 @@ from tinygrad_ce.dtypes import (
     uint8,
 )
 from tinygrad_ce.engine import clock, state
-from tinygrad_ce.random import generator
+from tinygrad_ce.random import generator, stream
 from tinygrad_ce.stable import erf, log_softmax, shifted
 
 __all__ = ["Tensor", "record", "where", "cat", "stack", "einsum", "device",
@@ -2380,6 +2380,44 @@ class Tensor:
             return (self * scale,)
 
         return record(np.asarray(data), (self,), "norm", backward)
+
+    # ----- sampling -----------------------------------------------------------------------
+    def multinomial(self, num_samples: int, replacement: bool = False, *,
+                    generator: Any = None) -> Tensor:
+        """``num_samples`` indices per row, drawn with probability proportional to this
+        tensor's (non-negative) weights; rows need not sum to 1. int64."""
+        w = self._data.astype(np.float64)
+        if w.ndim not in (1, 2):
+            raise RuntimeError(f"prob_dist must be 1 or 2 dim, got {w.ndim}")
+        if (w < 0).any() or not np.isfinite(w).all():
+            raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+        rows = w.reshape(-1, w.shape[-1])
+        if (rows.sum(axis=1) <= 0).any():
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        if not replacement and num_samples > w.shape[-1]:
+            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
+                               "replacement")
+        if num_samples <= 0:
+            raise RuntimeError(f"cannot sample n_sample <= 0 samples (num_samples={num_samples})")
+        rng = stream(generator)
+        out = np.empty((rows.shape[0], num_samples), dtype=np.int64)
+        for i, r in enumerate(rows):
+            if replacement:
+                out[i] = rng.choice(r.size, size=num_samples, p=r / r.sum())
+                continue
+            # without replacement: the largest Gumbel-perturbed log weights (categories of
+            # weight 0 come last, in order, as torch's)
+            with np.errstate(divide="ignore"):
+                keys = np.log(r) - np.log(-np.log(rng.random(r.size)))
+            out[i] = np.argsort(-keys, kind="stable")[:num_samples]
+        return Tensor(out.reshape(w.shape[:-1] + (num_samples,)))
+
+    def bernoulli(self, p: float | None = None, *, generator: Any = None) -> Tensor:
+        """1 with probability given by this tensor (or ``p``), else 0, in its dtype."""
+        probs = np.asarray(self._data if p is None else np.full(self.shape, p))
+        if ((probs < 0) | (probs > 1)).any() or np.isnan(probs).any():
+            raise RuntimeError("bernoulli: expected all probabilities in [0, 1]")
+        return Tensor((stream(generator).random(self.shape) < probs).astype(self.dtype))
 
     # ----- construction like this tensor --------------------------------------------------------
     def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None,
