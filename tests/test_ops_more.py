@@ -621,3 +621,15 @@ def test_sampling_methods_as_torch() -> None:
         assert b.tolist() == [0.0, 1.0, 1.0] and b.dtype == lib.float32
         with pytest.raises(RuntimeError):
             lib.tensor([-1.0, 2.0]).multinomial(1)
+
+
+def test_samples_have_zero_gradient_as_torch() -> None:
+    for lib in (torch, tg):
+        m = lib.zeros(3, requires_grad=True)
+        s = lib.ones(3, requires_grad=True)
+        p = lib.full((3,), 0.5, requires_grad=True)
+        y = lib.normal(m, s)
+        b = lib.bernoulli(p)
+        assert y.requires_grad and b.requires_grad
+        (y.sum() + b.sum()).backward()
+        assert m.grad.tolist() == s.grad.tolist() == p.grad.tolist() == [0.0, 0.0, 0.0]

@@ -16,6 +16,7 @@ from tinygrad_ce.tensor import (
     check_device,
     float32,
     int64,
+    record,
 )
 
 # the global generator (re-created by manual_seed), for what draws from it directly
@@ -224,6 +225,9 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence[int] | None = None, *
             raise TypeError("normal(mean, std) with numbers needs size=")
         dt, shape = _float(dtype), _size((size,))
     values = stream(generator).normal(m, s, shape).astype(dt)
+    if tensors:  # a sample: zero gradient for mean and std, as torch's
+        return record(values, tuple(tensors), "normal", lambda g, out: tuple(
+            Tensor(np.zeros(t.shape, t.dtype)) for t in tensors))
     return Tensor(values, requires_grad=requires_grad)
 
 

@@ -91,7 +91,7 @@ SAVED: dict[str, Callable[[Tensor], tuple[Tensor, ...]]] = {
          "stack", "max", "min", "index_put", "copy_", "fill_", "zero_", "normal_", "uniform_",
          "scatter", "cumsum", "flip", "roll", "repeat", "tril", "triu", "diag", "sign",
          "floor", "ceil", "round", "trunc", "frac", "sort", "topk", "median_dim",
-         "constant_pad_nd"), _nothing),
+         "constant_pad_nd", "bernoulli", "normal"), _nothing),
     **dict.fromkeys(("exp", "sqrt", "tanh", "sigmoid", "relu", "softmax", "log_softmax",
                      "reciprocal", "expm1", "rsqrt"), _output),
     **dict.fromkeys(("prod", "norm"), _inputs_and_output),

@@ -2417,7 +2417,9 @@ class Tensor:
         probs = np.asarray(self._data if p is None else np.full(self.shape, p))
         if ((probs < 0) | (probs > 1)).any() or np.isnan(probs).any():
             raise RuntimeError("bernoulli: expected all probabilities in [0, 1]")
-        return Tensor((stream(generator).random(self.shape) < probs).astype(self.dtype))
+        data = (stream(generator).random(self.shape) < probs).astype(self.dtype)
+        # a sample: zero gradient, as torch's
+        return record(data, (self,), "bernoulli", _zero_backward)
 
     # ----- construction like this tensor --------------------------------------------------------
     def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None,
