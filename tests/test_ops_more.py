@@ -633,3 +633,52 @@ def test_samples_have_zero_gradient_as_torch() -> None:
         assert y.requires_grad and b.requires_grad
         (y.sum() + b.sum()).backward()
         assert m.grad.tolist() == s.grad.tolist() == p.grad.tolist() == [0.0, 0.0, 0.0]
+
+
+BAD = {
+    "pad odd": lambda L: L.nn.functional.pad(L.ones(2, 2), (1,)),
+    "pad too many": lambda L: L.nn.functional.pad(L.ones(2), (1, 1, 1, 1)),
+    "pad bad mode": lambda L: L.nn.functional.pad(L.ones(1, 2, 2), (1, 1), mode="foo"),
+    "reflect too big": lambda L: L.nn.functional.pad(L.ones(1, 2), (2, 2), mode="reflect"),
+    "kl_div bad reduction": lambda L: L.nn.functional.kl_div(L.ones(2), L.ones(2),
+                                                             reduction="foo"),
+    "huber bad reduction": lambda L: L.nn.functional.huber_loss(L.ones(2), L.ones(2),
+                                                                reduction="foo"),
+    "huber delta<=0": lambda L: L.nn.functional.huber_loss(L.ones(2), L.ones(2), delta=0.0),
+    "hardtanh min>max": lambda L: L.nn.functional.hardtanh(L.ones(2), 2.0, 1.0),
+    "split neg": lambda L: L.ones(4).split(-1),
+    "movedim mismatch": lambda L: L.ones(2, 3).movedim((0, 1), 0),
+    "repeat_interleave neg": lambda L: L.ones(3).repeat_interleave(-1),
+    "diag 3d": lambda L: L.ones(2, 2, 2).diag(),
+    "trace 1d": lambda L: L.ones(3).trace(),
+    "dot mismatch": lambda L: L.dot(L.ones(3), L.ones(2)),
+    "bmm batch": lambda L: L.bmm(L.ones(2, 2, 3), L.ones(3, 3, 2)),
+    "mv shape": lambda L: L.mv(L.ones(2, 3), L.ones(2)),
+    "outer 2d": lambda L: L.outer(L.ones(2, 2), L.ones(2)),
+    "scatter_add bad index": lambda L: L.zeros(3).scatter_add(0, L.tensor([5]), L.ones(1)),
+    "masked_fill 1-d value": lambda L: L.zeros(3).masked_fill(L.tensor([True, False, True]),
+                                                              L.ones(2)),
+    "linspace float steps": lambda L: L.linspace(0, 1, 2.5),
+    "randperm negative": lambda L: L.randperm(-1),
+    "normal std<0": lambda L: L.normal(0.0, -1.0, (2,)),
+    "bernoulli p>1": lambda L: L.bernoulli(L.full((2,), 2.0)),
+    "topk negative k": lambda L: L.ones(3).topk(-1),
+    "narrow start": lambda L: L.ones(3).narrow(0, 5, 1),
+    "unflatten sizes": lambda L: L.ones(6).unflatten(0, (4, -1)),
+    "multinomial 3-d": lambda L: L.multinomial(L.ones(2, 2, 2), 1),
+    "prod tuple dim": lambda L: L.ones(2, 2).prod((0, 1)),
+    "cumsum without dim": lambda L: L.ones(2).cumsum(),
+    "from_numpy list": lambda L: L.from_numpy([1, 2]),
+    "device gpu": lambda L: L.device("gpu"),
+    "einsum unknown output": lambda L: L.einsum("ij->k", L.ones(2, 2)),
+}
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_input_raises_torchs_type(case: str) -> None:
+    kinds = []
+    for lib in (torch, tg):
+        with pytest.raises(Exception) as info:
+            BAD[case](lib)
+        kinds.append(type(info.value))
+    assert issubclass(kinds[1], kinds[0]), f"torch {kinds[0]}, ours {kinds[1]}"

@@ -1856,6 +1856,9 @@ class Tensor:
     # ----- reductions and scans -----------------------------------------------------------
     def prod(self, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
         """The product; d/dx_i = prod_{j != i} x_j (out / x_i when no x is 0)."""
+        if dim is not None and (not isinstance(dim, (int, np.integer)) or isinstance(dim, bool)):
+            raise TypeError(f"prod(dim={dim!r}): expected one int (torch's prod reduces one "
+                            "dimension or all)")
         x = self._data
         if dtype is not None:
             x = x.astype(_as_dtype(dtype))
@@ -2225,8 +2228,11 @@ class Tensor:
     def narrow(self, dim: int, start: int, length: int) -> Tensor:
         axis = _dim(dim, self.ndim)
         n = self.shape[axis]
+        if not -n <= start <= n:
+            raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but "
+                             f"got {start})")
         start = int(start) + n if start < 0 else int(start)
-        if not 0 <= start <= n or length < 0 or start + length > n:
+        if length < 0 or start + length > n:
             raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
                                f"({n}).")
         return self[(slice(None),) * axis + (slice(start, start + length),)]
@@ -2236,6 +2242,9 @@ class Tensor:
         return tuple(self[(slice(None),) * axis + (i,)] for i in range(self.shape[axis]))
 
     def movedim(self, source: Any, destination: Any) -> Tensor:
+        if isinstance(source, (int, np.integer)) != isinstance(destination, (int, np.integer)):
+            raise TypeError(f"movedim(source={source!r}, destination={destination!r}): pass "
+                            "two ints or two tuples of ints")
         src = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
         dst = (destination,) if isinstance(destination, (int, np.integer)) else tuple(destination)
         if len(src) != len(dst):

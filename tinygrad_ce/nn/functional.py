@@ -357,9 +357,13 @@ def pad(input: ArrayOrTensor, pad: Any, mode: str = "constant", value: float | N
     an element was copied)."""
     x = as_tensor_arg(input, "input")
     pads = [int(p) for p in pad]
-    if len(pads) % 2 or len(pads) // 2 > x.ndim:
-        raise ValueError(f"pad={tuple(pad)}: expected an even number of amounts, two per "
-                         f"dimension, for at most {x.ndim} dimensions")
+    if len(pads) % 2:
+        raise RuntimeError(f"Padding length must be divisible by 2: pad={tuple(pad)} has "
+                           f"{len(pads)} amounts, expected two per padded dimension")
+    if len(pads) // 2 > x.ndim:
+        raise RuntimeError(f"Padding length should be less than or equal to two times the "
+                           f"input dimension but got padding length {len(pads)} and input of "
+                           f"dimension {x.ndim}")
     if mode not in ("constant", *_PAD_MODES):
         raise NotImplementedError(f"pad(mode={mode!r}): expected 'constant', 'reflect', "
                                   "'replicate' or 'circular'")
