@@ -163,7 +163,7 @@ ROWS = [
         r"a Tensor with 6 elements cannot be converted to Scalar", lambda: _xt().item()),
     Row("bool: more than one element", lambda: bool(_x()), RuntimeError, r"ambiguous",
         lambda: bool(_xt())),
-    Row("to: not a dtype", lambda: _x().to("foo"), TypeError, r"dtype='foo' is not a dtype",
+    Row("to: not a device", lambda: _x().to("foo"), RuntimeError, r"Invalid device string: 'foo'",
         lambda: _xt().to("foo"), RuntimeError),
     Row("function: a string input", lambda: tg.relu("abc"), TypeError, r"data='abc'",
         lambda: T.relu("abc")),

@@ -25,6 +25,7 @@ class _State(threading.local):
     """Per-thread recording state: grad mode and the stack of module scopes."""
 
     enabled = True
+    inference = False
     scope: tuple[Any, ...] = ()
 
 
@@ -88,11 +89,16 @@ SAVED: dict[str, Callable[[Tensor], tuple[Tensor, ...]]] = {
         ("add", "sub", "neg", "sum", "mean", "reshape", "view", "flatten", "squeeze",
          "unsqueeze", "transpose", "permute", "expand", "clone", "cast", "cat",
          "stack", "max", "min", "index_put", "copy_", "fill_", "zero_", "normal_", "uniform_",
-         "scatter"), _nothing),
-    **dict.fromkeys(("exp", "sqrt", "tanh", "sigmoid", "relu", "softmax", "log_softmax"),
-                    _output),
+         "scatter", "cumsum", "flip", "roll", "repeat", "tril", "triu", "diag", "sign",
+         "floor", "ceil", "round", "trunc", "frac", "sort", "topk", "median_dim",
+         "constant_pad_nd", "bernoulli", "normal"), _nothing),
+    **dict.fromkeys(("exp", "sqrt", "tanh", "sigmoid", "relu", "softmax", "log_softmax",
+                     "reciprocal", "expm1", "rsqrt"), _output),
+    **dict.fromkeys(("prod", "norm"), _inputs_and_output),
     **dict.fromkeys(("logsumexp", "amax", "amin", "std"), _inputs_and_output),
     "getitem": _declared,
+    "scatter_add": _declared,
+    "masked_fill": _declared,
     "cross_entropy": _declared,
     "mul": _each_saves_the_other,
     "matmul": _each_saves_the_other,
@@ -225,6 +231,40 @@ class enable_grad(_NoParens):
     """Record again inside a ``no_grad`` block: ``with enable_grad():``, ``@enable_grad``."""
 
     mode = True
+
+
+class inference_mode(_GradMode):
+    """torch's ``inference_mode``: records nothing inside (``mode=False``: changes nothing),
+    as ``with inference_mode():``, ``@inference_mode()`` or ``@inference_mode``. Tensors
+    made inside are ordinary tensors here (torch would refuse to save them for backward
+    later; see docs/bad_input.md)."""
+
+    def __new__(cls, mode: Any = True) -> Any:
+        if callable(mode):
+            return cls()(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode: bool = True) -> None:
+        super().__init__()
+        self.inference = bool(mode)
+        self.was: list[bool] = []
+
+    def __enter__(self) -> None:
+        self.prev.append(state.enabled)
+        self.was.append(state.inference)
+        if self.inference:
+            state.enabled, state.inference = False, True
+
+    def __exit__(self, *exc: object) -> None:
+        state.enabled, state.inference = self.prev.pop(), self.was.pop()
+
+    def _fresh(self) -> _GradMode:
+        return inference_mode(self.inference)
+
+
+def is_inference_mode_enabled() -> bool:
+    """True inside an ``inference_mode()`` block."""
+    return state.inference
 
 
 class set_grad_enabled(_GradMode):
@@ -380,6 +420,8 @@ def backprop(
             g = grads.pop(id(node), None)  # type: ignore[arg-type]
             if g is None:
                 continue
+            if node._hooks:
+                g = run_hooks(node, g)
             if wanted is None:
                 if not node._parents:
                     result[id(node)] = (node, g)
@@ -414,6 +456,42 @@ def backprop(
     if not retain_graph:
         release(ran)
     return result, retained
+
+
+class RemovableHandle:
+    """What ``register_hook`` returns: ``remove()`` unregisters the hook (also on leaving a
+    ``with`` block)."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: dict[int, Callable[..., Any]], hook: Callable[..., Any]) -> None:
+        RemovableHandle._next_id += 1
+        self.id = RemovableHandle._next_id
+        self._hooks = hooks
+        hooks[self.id] = hook
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
+def run_hooks(node: Tensor, g: Tensor) -> Tensor:
+    """``node``'s tensor hooks, in the order registered, on its gradient ``g``: a hook that
+    returns a tensor replaces the gradient for the hooks after it and for what follows."""
+    for hook in list(node._hooks.values()):  # type: ignore[union-attr]
+        r = hook(g)
+        if r is not None:
+            if tuple(r.shape) != tuple(g.shape):
+                raise RuntimeError(
+                    f"hook {getattr(hook, '__name__', hook)!r} has changed the size of value: "
+                    f"it returned shape {tuple(r.shape)} for a gradient of shape {g.shape}")
+            g = r
+    return g
 
 
 # an array this small costs less than the node that would stand in for it: it stays

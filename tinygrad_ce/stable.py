@@ -4,6 +4,8 @@ as in torch)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -37,3 +39,12 @@ def log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
         np.log(s, out=s)
     z -= s
     return z
+
+
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """The error function elementwise (numpy has none): the C library's double-precision
+    ``erf`` for each element, rounded once to ``x``'s dtype."""
+    return np.asarray(_erf(np.asarray(x, dtype=np.float64)), dtype=np.float64).astype(x.dtype)

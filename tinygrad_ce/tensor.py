@@ -10,6 +10,7 @@ Closures capture inputs and plain arrays, never their own output: no reference c
 from __future__ import annotations
 
 import builtins
+import string
 import warnings
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Sequence
@@ -40,10 +41,11 @@ from tinygrad_ce.dtypes import (
     uint8,
 )
 from tinygrad_ce.engine import clock, state
-from tinygrad_ce.random import generator
-from tinygrad_ce.stable import log_softmax, shifted
+from tinygrad_ce.random import generator, stream
+from tinygrad_ce.stable import erf, log_softmax, shifted
 
-__all__ = ["Tensor", "record", "where", "cat", "stack", "float16", "float32", "float64",
+__all__ = ["Tensor", "record", "where", "cat", "stack", "einsum", "device",
+           "float16", "float32", "float64",
            "uint8", "int8", "int16", "int32", "int64", "bool_"]
 
 Scalar = Union[int, float, bool, np.number, np.bool_]  # noqa: UP007
@@ -160,6 +162,7 @@ class Tensor:
     _base: Tensor | None = None  # the tensor a view's memory belongs to
     _history: list[tuple[_int, Tensor]] | None = None  # (time, old node) per in-place move
     _recorded_at: _int  # when the op that made it was recorded (engine.clock time)
+    _hooks: dict[_int, Callable[..., Any]] | None = None  # register_hook's, by handle id
     fused = False  # made by a fused op: one node for a composite function (see ``record``)
 
     def __init__(self, data: TensorLike, requires_grad: _bool = False, dtype: Any = None,
@@ -686,8 +689,29 @@ class Tensor:
         return self._ufunc_(np.bitwise_or, other)
 
     # ----- dtype ------------------------------------------------------------------------
-    def to(self, dtype: Any) -> Tensor:
-        """Cast; d/dx cast(x) = cast back."""
+    def to(self, *args: Any, dtype: Any = None, device: Any = None, non_blocking: _bool = False,
+           copy: _bool = False, memory_format: Any = None) -> Tensor:
+        """Cast; d/dx cast(x) = cast back. torch's forms: ``to(dtype)``, ``to(device)``
+        (``'cpu'``, the only device), ``to(device, dtype)``, ``to(other)`` (its dtype) and
+        the keywords; ``copy=True`` returns a new tensor even when nothing changes."""
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, (str, _Device)) or (
+                    isinstance(a, int) and not isinstance(a, bool)):
+                if isinstance(a, int):
+                    raise RuntimeError(f"to({a}): an int names a CUDA device; the only device "
+                                       "here is 'cpu'")
+                device = a
+            else:
+                dtype = a
+        check_device(device)
+        if dtype is None:
+            return self.clone() if copy else self
+        out = self._to(dtype)
+        return out.clone() if copy and out is self else out
+
+    def _to(self, dtype: Any) -> Tensor:
         dt = as_dtype(dtype)
         if dt == self.dtype:
             return self
@@ -1500,6 +1524,958 @@ class Tensor:
         return record(log_softmax(self._data, axis), (self,), "log_softmax", lambda g, out: (
             g - out.exp() * g.sum(axis, keepdim=True),), fused=True)
 
+    # ----- device: one, the CPU -------------------------------------------------------
+    @property
+    def device(self) -> device:
+        """Where the values live: always the CPU (``device(type='cpu')``, printed ``cpu``)."""
+        return _CPU
+
+    @property
+    def is_cuda(self) -> _bool:
+        return False
+
+    def cpu(self) -> Tensor:
+        """This tensor (it is on the CPU already), as torch's ``cpu()`` of a CPU tensor."""
+        return self
+
+    def cuda(self, *args: Any, **kwargs: Any) -> Tensor:
+        raise RuntimeError("cuda(): there is no CUDA device here, only 'cpu'; write "
+                           "t.to(device) with device = 'cpu' (or leave the tensor where it is)")
+
+    # ----- the graph as torch shows it --------------------------------------------------
+    @property
+    def grad_fn(self) -> GradFn | None:
+        """The node that made this tensor (``None`` for a leaf or a tensor outside the
+        graph): ``grad_fn.name()`` names the op, ``next_functions`` leads to its inputs."""
+        self._fresh()
+        if not self._parents or not self._requires_grad:
+            return None
+        return GradFn(self.op, self._parents)
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> engine.RemovableHandle:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a tensor it returns
+        replaces the gradient (what flows on, and what a leaf accumulates). Returns a handle
+        whose ``remove()`` unregisters it."""
+        if not self.requires_grad:
+            raise RuntimeError(
+                "cannot register a hook on a tensor that doesn't require gradient")
+        hooks = self.__dict__.get("_hooks")
+        if hooks is None:
+            hooks = self._hooks = {}
+        return engine.RemovableHandle(hooks, hook)
+
+    # ----- more elementwise ops ---------------------------------------------------------
+    def _unary(self, fn: Callable[[np.ndarray], np.ndarray], op: str, backward: Backward) -> Tensor:
+        """``fn`` elementwise, integers and bools giving float32, float16 computed in float32."""
+        x = self._data
+        with np.errstate(all="ignore"):
+            data = fn(x) if x.dtype is float32 or x.dtype is float64 else _in_float(fn, x)
+        return record(np.asarray(data), (self,), op, backward)
+
+    def sin(self) -> Tensor:
+        # d/dx sin x = cos x
+        return self._unary(np.sin, "sin", lambda g, out: (g * self.cos(),))
+
+    def cos(self) -> Tensor:
+        # d/dx cos x = -sin x
+        return self._unary(np.cos, "cos", lambda g, out: (-g * self.sin(),))
+
+    def log1p(self) -> Tensor:
+        # d/dx log(1 + x) = 1 / (1 + x)
+        return self._unary(np.log1p, "log1p", lambda g, out: (g / (self + 1),))
+
+    def expm1(self) -> Tensor:
+        # d/dx (e^x - 1) = e^x = out + 1
+        return self._unary(np.expm1, "expm1", lambda g, out: (g * (out + 1),))
+
+    def log2(self) -> Tensor:
+        # d/dx log2 x = 1 / (x ln 2)
+        return self._unary(np.log2, "log2", lambda g, out: (g / (self * _LN2),))
+
+    def log10(self) -> Tensor:
+        # d/dx log10 x = 1 / (x ln 10)
+        return self._unary(np.log10, "log10", lambda g, out: (g / (self * _LN10),))
+
+    def rsqrt(self) -> Tensor:
+        # d/dx x^(-1/2) = -x^(-3/2) / 2 = -out^3 / 2
+        return self._unary(lambda x: 1 / np.sqrt(x), "rsqrt",
+                           lambda g, out: (g * out.pow(3) * -0.5,))
+
+    def erf(self) -> Tensor:
+        # d/dx erf x = 2 / sqrt(pi) e^(-x^2)
+        return self._unary(erf, "erf", lambda g, out: (
+            g * (self * self).neg().exp() * _TWO_BY_SQRTPI,))
+
+    def sign(self) -> Tensor:
+        # zero gradient (and 0 at NaN, as torch's); integers keep their dtype
+        if self.dtype.kind != "f":
+            return _constant(np.sign(self._data))
+        return self._unary(lambda x: np.where(np.isnan(x), 0, np.sign(x)).astype(x.dtype),
+                           "sign", _zero_backward)
+
+    def floor(self) -> Tensor:
+        # a step function: zero gradient; integers stay as they are
+        return self._rounding(np.floor, "floor")
+
+    def ceil(self) -> Tensor:
+        return self._rounding(np.ceil, "ceil")
+
+    def trunc(self) -> Tensor:
+        return self._rounding(np.trunc, "trunc")
+
+    def round(self, decimals: _int = 0) -> Tensor:
+        # half to even, as torch's
+        return self._rounding(lambda x: np.round(x, decimals), "round")
+
+    def _rounding(self, fn: Callable[[np.ndarray], np.ndarray], op: str) -> Tensor:
+        if self.dtype.kind != "f":
+            return self.clone()
+        return record(np.asarray(fn(self._data)), (self,), op, _zero_backward)
+
+    def frac(self) -> Tensor:
+        # x - trunc(x); d/dx = 1
+        return record(self._data - np.trunc(self._data), (self,), "frac", lambda g, out: (g,))
+
+    def _float_only(self, kernel: str) -> None:
+        if self.dtype.kind != "f":
+            raise NotImplementedError(f'"{kernel}" not implemented for '
+                                      f"'{torch_name(self.dtype)}'; convert with .float() first")
+
+    # ----- activations: one node each, the derivative written with Tensor ops -----------
+    def leaky_relu(self, negative_slope: _float = 0.01) -> Tensor:
+        # d/dx = 1 where x > 0, else negative_slope
+        self._float_only("leaky_relu_cpu")
+        if self.dtype == float16:  # computed in float32, rounded once
+            return self.float().leaky_relu(negative_slope).to(float16)
+        x = self._data
+        slope = np.where(x > 0, 1, negative_slope).astype(x.dtype)
+        return record(np.where(x > 0, x, x * x.dtype.type(negative_slope)).astype(x.dtype),
+                      (self,), "leaky_relu", lambda g, out: (g * slope,))
+
+    def hardtanh(self, min_val: _float = -1.0, max_val: _float = 1.0) -> Tensor:
+        # clamp to [min_val, max_val]; d/dx = 1 strictly inside, else 0 (a NaN passes it)
+        if min_val > max_val:
+            raise ValueError(f"hardtanh: min_val={min_val} cannot be greater than "
+                             f"max_val={max_val}")
+        x = self._data
+        keep = ~((x <= min_val) | (x >= max_val))
+        data = np.clip(x, x.dtype.type(min_val), x.dtype.type(max_val))
+        return record(data, (self,), "hardtanh", lambda g, out: (_masked(g, keep),))
+
+    def relu6(self) -> Tensor:
+        # min(max(x, 0), 6): hardtanh(x, 0, 6), as torch's
+        return self.hardtanh(0.0, 6.0)
+
+    def elu(self, alpha: _float = 1.0) -> Tensor:
+        # x for x > 0, else alpha (e^x - 1); d/dx = 1, else alpha e^x
+        self._float_only("elu_cpu")
+        x = self._data
+        with np.errstate(over="ignore"):
+            data = np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype)
+        pos = x > 0
+        return record(data, (self,), "elu", lambda g, out: (
+            where(pos, g, g * self.exp() * alpha),))
+
+    def softplus(self, beta: _float = 1.0, threshold: _float = 20.0) -> Tensor:
+        # log(1 + e^(beta x)) / beta, x itself where beta x > threshold; d/dx = s(beta x)
+        self._float_only("softplus_cpu")
+        x = self._data
+        bx = x * x.dtype.type(beta)
+        linear = bx > threshold
+        data = np.where(linear, x, np.logaddexp(0, bx) / x.dtype.type(beta)).astype(x.dtype)
+        return record(data, (self,), "softplus", lambda g, out: (
+            where(linear, g, g * (self * beta).sigmoid()),))
+
+    def gelu(self, approximate: str = "none") -> Tensor:
+        """x Phi(x) with Phi the standard normal CDF (``approximate='tanh'``: its tanh
+        approximation); d/dx = Phi(x) + x phi(x)."""
+        self._float_only("GeluKernelImpl")
+        if self.dtype == float16:  # computed in float32, rounded once
+            return self.float().gelu(approximate).to(float16)
+        x = self._data
+        if approximate == "none":
+            data = x * (erf(x * x.dtype.type(_SQRT1_2)) + 1) * x.dtype.type(0.5)
+
+            def backward(g: Tensor, out: Tensor) -> tuple[Tensor]:
+                cdf = ((self * _SQRT1_2).erf() + 1) * 0.5
+                pdf = (self * self * -0.5).exp() * _INV_SQRT_2PI
+                return (g * (cdf + self * pdf),)
+
+            return record(data.astype(x.dtype), (self,), "gelu", backward)
+        if approximate != "tanh":
+            raise RuntimeError(f"approximate argument must be either none or tanh, "
+                               f"got approximate={approximate!r}")
+        k = x.dtype.type(_SQRT_2_BY_PI)
+        data = 0.5 * x * (1 + np.tanh(k * (x + x.dtype.type(0.044715) * x * x * x)))
+
+        def tanh_backward(g: Tensor, out: Tensor) -> tuple[Tensor]:
+            t = ((self + self * self * self * 0.044715) * _SQRT_2_BY_PI).tanh()
+            dinner = (self * self * (3 * 0.044715) + 1) * _SQRT_2_BY_PI
+            return (g * ((t + 1) * 0.5 + self * 0.5 * (1 - t * t) * dinner),)
+
+        return record(data.astype(x.dtype), (self,), "gelu", tanh_backward)
+
+    def silu(self) -> Tensor:
+        # x s(x); d/dx = s(x) (1 + x (1 - s(x)))
+        self._float_only("silu_cpu")
+        if self.dtype == float16:  # computed in float32, rounded once
+            return self.float().silu().to(float16)
+        x = self._data
+        data = x * _sigmoid(x) if x.dtype.kind == "f" else _in_float(lambda v: v * _sigmoid(v), x)
+
+        def backward(g: Tensor, out: Tensor) -> tuple[Tensor]:
+            s = self.sigmoid()
+            return (g * s * (self * (1 - s) + 1),)
+
+        return record(data, (self,), "silu", backward)
+
+    def mish(self) -> Tensor:
+        # x tanh(softplus(x)); d/dx = t + x s(x) (1 - t^2) with t = tanh(softplus(x))
+        self._float_only("mish_cpu")
+        if self.dtype == float16:  # computed in float32, rounded once
+            return self.float().mish().to(float16)
+        x = self._data
+        data = (x * np.tanh(np.logaddexp(0, x))).astype(x.dtype)
+
+        def backward(g: Tensor, out: Tensor) -> tuple[Tensor]:
+            t = self.softplus().tanh()
+            return (g * (t + self * self.sigmoid() * (1 - t * t)),)
+
+        return record(data, (self,), "mish", backward)
+
+    def logsigmoid(self) -> Tensor:
+        # log s(x) = -softplus(-x); d/dx = s(-x)
+        self._float_only("log_sigmoid_cpu")
+        x = self._data
+        return record((-np.logaddexp(0, -x)).astype(x.dtype), (self,), "logsigmoid",
+                      lambda g, out: (g * (-self).sigmoid(),))
+
+    def _apply_inplace(self, fn: Callable[[Tensor], Tensor]) -> Tensor:
+        """Write ``fn(self)`` into this tensor (an activation's ``inplace=True``): recorded
+        in the graph like any in-place op when it has to be, as torch's."""
+        if self._records_inplace():
+            return self._record_inplace(fn)
+        self._data[...] = fn(self.detach())._data
+        self._modified()
+        return self
+
+    # ----- predicates and logic: _bool results, no gradient ------------------------------
+    def isnan(self) -> Tensor:
+        return _constant(np.isnan(self._data))
+
+    def isinf(self) -> Tensor:
+        return _constant(np.isinf(self._data))
+
+    def isfinite(self) -> Tensor:
+        return _constant(np.isfinite(self._data))
+
+    def all(self, dim: Any = None, keepdim: _bool = False) -> Tensor:
+        return _constant(np.asarray(self._data.astype(bool).all(
+            axis=_dims(dim, self.ndim), keepdims=keepdim)))
+
+    def any(self, dim: Any = None, keepdim: _bool = False) -> Tensor:
+        return _constant(np.asarray(self._data.astype(bool).any(
+            axis=_dims(dim, self.ndim), keepdims=keepdim)))
+
+    def logical_not(self) -> Tensor:
+        return _constant(np.logical_not(self._data))
+
+    def logical_and(self, other: TensorLike) -> Tensor:
+        return _constant(np.logical_and(self._data, _as_tensor(other)._data))
+
+    def logical_or(self, other: TensorLike) -> Tensor:
+        return _constant(np.logical_or(self._data, _as_tensor(other)._data))
+
+    def logical_xor(self, other: TensorLike) -> Tensor:
+        return _constant(np.logical_xor(self._data, _as_tensor(other)._data))
+
+    def isclose(self, other: TensorLike, rtol: _float = 1e-05, atol: _float = 1e-08,
+                equal_nan: _bool = False) -> Tensor:
+        """|self - other| <= atol + rtol |other|, elementwise."""
+        b = _as_tensor(other, self)
+        if b.dtype != self.dtype:
+            raise RuntimeError(f"isclose: other has dtype {b.dtype} but self has "
+                               f"{self.dtype}; expected the same dtype")
+        return _constant(np.isclose(self._data, b._data, rtol=rtol, atol=atol,
+                                    equal_nan=equal_nan))
+
+    def allclose(self, other: TensorLike, rtol: _float = 1e-05, atol: _float = 1e-08,
+                 equal_nan: _bool = False) -> _bool:
+        return bool(self.isclose(other, rtol, atol, equal_nan)._data.all())
+
+    def count_nonzero(self, dim: Any = None) -> Tensor:
+        return _constant(np.asarray(np.count_nonzero(self._data, axis=_dims(dim, self.ndim)),
+                                    dtype=np.int64))
+
+    def nan_to_num(self, nan: _float = 0.0, posinf: _float | None = None,
+                   neginf: _float | None = None) -> Tensor:
+        # NaN and +-inf replaced; d/dx = 1 where x was finite, else 0
+        x = self._data
+        data = np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+        finite = np.isfinite(x)
+        return record(data, (self,), "nan_to_num", lambda g, out: (_masked(g, finite),))
+
+    # ----- integer-style division ---------------------------------------------------------
+    def floor_divide(self, other: TensorLike) -> Tensor:
+        """floor(self / other), as torch's (no derivative: backward raises, as torch's)."""
+        b = other if isinstance(other, Tensor) else self._operand(other)
+        x, y, dt = _promote(self, b, other, "floor_divide")
+        if dt.kind in "iu" and (y == 0).any():
+            raise RuntimeError("ZeroDivisionError")
+        with np.errstate(all="ignore"):
+            data = _rounded(np.floor_divide(x, y), dt)
+        return record(np.asarray(data), (self, b), "floor_divide", _floor_divide_backward)
+
+    def remainder(self, other: TensorLike) -> Tensor:
+        """self - floor(self / other) other (the sign of ``other``, Python's %);
+        d/dself = 1, d/dother = -floor(self / other)."""
+        b = other if isinstance(other, Tensor) else self._operand(other)
+        x, y, dt = _promote(self, b, other, "remainder")
+        if dt.kind in "iu" and (y == 0).any():
+            raise RuntimeError("ZeroDivisionError")
+        with np.errstate(all="ignore"):
+            data = _rounded(np.remainder(x, y), dt)
+            q = np.floor_divide(x, y).astype(dt) if b._requires_grad else None
+        return record(np.asarray(data), (self, b), "remainder", lambda g, out: (
+            g, g * -q if q is not None else None))
+
+    __floordiv__ = floor_divide
+    __mod__ = remainder
+
+    def __rfloordiv__(self, other: TensorLike) -> Tensor:
+        return self._reflected(other).floor_divide(self)
+
+    def __rmod__(self, other: TensorLike) -> Tensor:
+        # torch's remainder(Scalar, Tensor) has no derivative: backward raises, as there
+        r = self._reflected(other).remainder(self)
+        return record(r._data, (self,), "remainder", _rremainder_backward)
+
+    # ----- reductions and scans -----------------------------------------------------------
+    def prod(self, dim: _int | None = None, keepdim: _bool = False, *, dtype: Any = None) -> Tensor:
+        """The product; d/dx_i = prod_{j != i} x_j (out / x_i when no x is 0)."""
+        if dim is not None and (not isinstance(dim, (int, np.integer)) or isinstance(dim, bool)):
+            raise TypeError(f"prod(dim={dim!r}): expected one int (torch's prod reduces one "
+                            "dimension or all)")
+        x = self._data
+        if dtype is not None:
+            x = x.astype(as_dtype(dtype))
+        elif x.dtype.kind in "biu":
+            x = x.astype(int64)
+        axes = _dims(dim, self.ndim)
+        data = x.prod(axis=axes, keepdims=keepdim and dim is not None)
+        kshape = _kept_shape(self.shape, axes)
+        src = self if x.dtype == self.dtype else self.to(x.dtype) if x.dtype.kind == "f" else self
+
+        def backward(g: Tensor, out: Tensor) -> tuple[Tensor]:
+            gk = g.reshape(kshape)
+            if (src._data != 0).all():
+                return (gk * out.reshape(kshape) / src,)
+            return (gk * _prod_of_others(src, None if dim is None else axes[0]),)
+
+        return record(np.asarray(data), (src,), "prod", backward)
+
+    def cumsum(self, dim: _int, *, dtype: Any = None) -> Tensor:
+        # d/dx_i sum_{j <= k} x_j: the gradient summed from the end
+        axis = _dim(dim, self.ndim)
+        x = self._data if dtype is None else self._data.astype(as_dtype(dtype))
+        if x.dtype.kind in "biu" and dtype is None:
+            x = x.astype(int64)
+        # float16 accumulates in float32, as torch's
+        data = (np.cumsum(x, axis=axis, dtype=float32 if x.dtype == float16 else None)
+                .astype(x.dtype) if self.ndim else x.copy())
+        return record(np.asarray(data), (self,), "cumsum", lambda g, out: (
+            g.flip(axis).cumsum(axis).flip(axis) if g.ndim else g,))
+
+    def std_mean(self, *args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:
+        return self.std(*args, **kwargs), self._mean_like(*args, **kwargs)
+
+    def var_mean(self, *args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:
+        return self.var(*args, **kwargs), self._mean_like(*args, **kwargs)
+
+    def _mean_like(self, dim: Any = None, unbiased: Any = None, keepdim: _bool = False,
+                   **kwargs: Any) -> Tensor:
+        if isinstance(dim, (bool, np.bool_)):
+            dim = None
+        return self.mean(kwargs.get("axis", dim), kwargs.get("keepdims", keepdim))
+
+    def median(self, dim: _int | None = None, keepdim: _bool = False) -> Any:
+        """The lower median. Without ``dim`` the gradient is shared evenly by the elements
+        equal to it; with ``dim``, ``(values, indices)`` and the gradient to that index."""
+        if dim is None:
+            if self._data.size == 0:
+                return Tensor(np.array(np.nan, self.dtype))
+            flat = np.sort(self._data.reshape(-1))
+            value = flat[(flat.size - 1) // 2]
+            if np.isnan(flat[-1]):
+                value = flat[-1]
+            hit = (self._data == value) | (np.isnan(self._data) & np.isnan(value))
+            share = (hit / hit.sum()).astype(self.dtype)
+            return record(np.asarray(value), (self,), "median", lambda g, out: (g * share,))
+        axis = _dim(dim, self.ndim)
+        if self.ndim == 0:
+            return MaxResult(self.clone(), Tensor(np.array(0)))
+        order = np.argsort(self._data, axis=axis, kind="stable")
+        n = self.shape[axis]
+        idx = np.take(order, [(n - 1) // 2], axis=axis)
+        values = self._pick_along(axis, idx, "median_dim")
+        indices = Tensor(idx)
+        if not keepdim:
+            values, indices = values.squeeze(axis), indices.squeeze(axis)
+        return MaxResult(values, indices)
+
+    # ----- ordering ------------------------------------------------------------------------
+    def sort(self, dim: _int = -1, descending: _bool = False, stable: _bool = False) -> Any:
+        """``(values, indices)``; the gradient goes back to where each value came from."""
+        if self.ndim == 0:
+            return MaxResult(self.clone(), Tensor(np.array(0)))
+        axis = _dim(dim, self.ndim)
+        idx = _argsort(self._data, axis, descending)
+        return MaxResult(self._pick_along(axis, idx, "sort"), Tensor(idx))
+
+    def argsort(self, dim: _int = -1, descending: _bool = False, stable: _bool = False) -> Tensor:
+        if self.ndim == 0:
+            return Tensor(np.array(0))
+        return Tensor(_argsort(self._data, _dim(dim, self.ndim), descending))
+
+    def topk(self, k: _int, dim: _int = -1, largest: _bool = True, sorted: _bool = True) -> Any:
+        """The ``k`` largest (``largest=False``: smallest) along ``dim``, as
+        ``(values, indices)``."""
+        axis = _dim(dim, self.ndim)
+        n = self.shape[axis] if self.ndim else 1
+        if not 0 <= k <= n:
+            raise RuntimeError(f"selected index k out of range: k={k} for a dimension of "
+                               f"size {n}")
+        if self.ndim == 0:
+            return MaxResult(self.clone(), Tensor(np.array(0)))
+        idx = np.take(_argsort(self._data, axis, largest), np.arange(k), axis=axis)
+        return MaxResult(self._pick_along(axis, idx, "topk"), Tensor(idx))
+
+    # ----- indexing by tensors --------------------------------------------------------------
+    def _along(self, dim: _int, index: Tensor, name: str, src_shape: tuple[_int, ...] | None = None
+               ) -> tuple[_int, tuple[np.ndarray, ...]]:
+        """torch's gather/scatter index check; the numpy index that picks, for each element
+        of ``index``, the element of ``self`` it names along ``dim``."""
+        if not isinstance(index, Tensor):
+            raise TypeError(f"{name}(): index must be a Tensor, got {type(index).__name__}")
+        if index.dtype not in (int64, int32):
+            raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index, got "
+                               f"{index.dtype}")
+        axis = _dim(dim, self.ndim)
+        if index.ndim != self.ndim and not (index.ndim <= 1 and self.ndim <= 1):
+            raise RuntimeError(f"Index tensor must have the same number of dimensions as "
+                               f"{'input' if name == 'gather' else 'self'} tensor")
+        for d in range(index.ndim):
+            if d != axis and index.shape[d] > self.shape[d]:
+                raise RuntimeError(f"Size does not match at dimension {d} expected index "
+                                   f"{list(index.shape)} to be no larger than self "
+                                   f"{list(self.shape)} apart from dimension {axis}")
+            if src_shape is not None and index.shape[d] > src_shape[d]:
+                raise RuntimeError(f"Size does not match at dimension {d} expected index "
+                                   f"{list(index.shape)} to be no larger than src "
+                                   f"{list(src_shape)}")
+        i = index._data.reshape(index.shape if self.ndim else ())
+        n = self.shape[axis] if self.ndim else 1
+        if i.size and (i.min() < -n or i.max() >= n or i.min() < 0):
+            bad = i.min() if i.min() < 0 else i.max()
+            raise RuntimeError(f"index {bad} is out of bounds for dimension {axis} with size {n}")
+        if self.ndim == 0:
+            return axis, ()
+        grid: list[Any] = list(np.indices(i.shape, sparse=True))
+        grid[axis] = i
+        return axis, tuple(grid)
+
+    def gather(self, dim: _int, index: Tensor, *, sparse_grad: _bool = False) -> Tensor:
+        """out[i][j] = self[index[i][j]][j] (dim 0); the gradient is added back there."""
+        _, idx = self._along(dim, index, "gather")
+        return self._pick(idx, "gather", (index,))
+
+    def _pick(self, idx: tuple[np.ndarray, ...], op: str, saved: tuple[Tensor, ...] = ()
+              ) -> Tensor:
+        # the elements at ``idx`` (an advanced index); the gradient is added back there
+        shape = self.shape
+        if not idx:  # 0-d
+            return record(self._data.copy(), (self,), op, lambda g, out: (g,), saved=saved)
+        return record(np.asarray(self._data[idx]), (self,), op,
+                      lambda g, out: (_scatter(g, idx, shape),), saved=saved)
+
+    def _pick_along(self, axis: _int, idx: np.ndarray, op: str) -> Tensor:
+        # sort, topk and median by dim: the values at ``idx`` along ``axis``; torch's save
+        # only those indices
+        grid: list[Any] = list(np.indices(idx.shape, sparse=True))
+        grid[axis] = idx
+        return self._pick(tuple(grid), op)
+
+    def take_along_dim(self, indices: Tensor, dim: _int) -> Tensor:
+        return self.gather(dim, indices)
+
+    def index_select(self, dim: _int, index: Tensor) -> Tensor:
+        axis = _dim(dim, self.ndim)
+        return self[(slice(None),) * axis + (index.reshape(-1),)]
+
+    def scatter_add(self, dim: _int, index: Tensor, src: Tensor) -> Tensor:
+        """self with src added at ``index`` along ``dim``; d/dself = 1, d/dsrc = g gathered."""
+        src = _as_tensor(src, self)
+        _, idx = self._along(dim, index, "scatter_add", src.shape)
+        part = tuple(slice(0, n) for n in index.shape)
+        data = self._data.copy()
+        if idx:
+            np.add.at(data, idx, src._data[part].astype(data.dtype))
+        else:
+            data += src._data.astype(data.dtype)
+        sshape = src.shape
+
+        def backward(g: Tensor, out: Tensor) -> tuple[Tensor | None, Tensor | None]:
+            gs = None
+            if src._requires_grad:
+                gs = g.gather(dim, index)
+                if gs.shape != sshape:
+                    gs = _scatter(gs, part, sshape)
+            return g, gs
+
+        return record(data, (self, src), "scatter_add", backward, saved=(index,))
+
+    def scatter(self, dim: _int, index: Tensor, src: Any = None, *, value: Any = None,
+                reduce: str | None = None) -> Tensor:
+        """self with ``src`` (or the number ``value``) written at ``index`` along ``dim``;
+        d/dself = 1 except where written, d/dsrc = g gathered."""
+        if reduce is not None:
+            raise NotImplementedError("scatter(reduce=...) is not supported; use scatter_add "
+                                      "for reduce='add'")
+        if src is None:
+            src = value
+        if not isinstance(src, Tensor):
+            _, idx = self._along(dim, index, "scatter")
+            data = self._data.copy()
+            data[idx] = src
+            keep = np.ones(self.shape, dtype=bool)
+            keep[idx] = False
+            return record(data, (self,), "scatter", lambda g, out: (_masked(g, keep),),
+                          saved=(index,))
+        _, idx = self._along(dim, index, "scatter", src.shape)
+        part = tuple(slice(0, n) for n in index.shape)
+        data = self._data.copy()
+        data[idx] = src._data[part]
+        keep = np.ones(self.shape, dtype=bool)
+        keep[idx] = False
+        sshape = src.shape
+
+        def backward(g: Tensor, out: Tensor) -> tuple[Tensor | None, Tensor | None]:
+            gs = None
+            if src._requires_grad:
+                gs = g.gather(dim, index)
+                if gs.shape != sshape:
+                    gs = _scatter(gs, part, sshape)
+            return _masked(g, keep) if self._requires_grad else None, gs
+
+        return record(data, (self, src), "scatter", backward, saved=(index,))
+
+    def scatter_add_(self, dim: _int, index: Tensor, src: Tensor) -> Tensor:
+        if self._records_inplace(src):
+            return self._record_inplace(lambda old, s: old.scatter_add(dim, index, s), src)
+        self._data[...] = self.scatter_add(dim, index, _as_tensor(src, self).detach())._data
+        self._modified()
+        return self
+
+    def scatter_(self, dim: _int, index: Tensor, src: Any = None, *, value: Any = None,
+                 reduce: str | None = None) -> Tensor:
+        s = src if src is not None else value
+        if self._records_inplace(s):
+            if isinstance(s, Tensor):
+                return self._record_inplace(lambda old, s: old.scatter(dim, index, s), s)
+            return self._record_inplace(lambda old: old.scatter(dim, index, s))
+        self._data[...] = self.scatter(dim, index, s.detach() if isinstance(s, Tensor) else s,
+                                       reduce=reduce)._data
+        self._modified()
+        return self
+
+    def masked_fill(self, mask: TensorLike, value: TensorLike) -> Tensor:
+        """``value`` where ``mask`` (bool, broadcast to self), else self; the gradient goes
+        where each was taken."""
+        m = _as_tensor(mask)
+        if m.dtype != bool_:
+            raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask "
+                               f"with dtype {m.dtype}")
+        if isinstance(value, Tensor) and value.ndim:
+            raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but "
+                               f"got tensor with {value.ndim} dimension(s).")
+        try:
+            keep = ~np.broadcast_to(m._data, self.shape)
+        except ValueError:
+            raise RuntimeError(f"masked_fill: mask of shape {m.shape} cannot be broadcast to "
+                               f"the tensor's shape {self.shape}") from None
+        v = value._data if isinstance(value, Tensor) else value
+        if self.dtype.kind in "iub" and isinstance(v, float) and not float(v).is_integer():
+            raise RuntimeError(f"value cannot be converted to type {torch_name(self.dtype)} "
+                               "without overflow")
+        data = np.where(keep, self._data, np.asarray(v).astype(self.dtype))
+        saved = (m,) if isinstance(mask, Tensor) else ()
+        if isinstance(value, Tensor):
+            return record(data, (self, value), "masked_fill", lambda g, out: (
+                _masked(g, keep), _masked(g, ~keep).sum()), saved=saved)
+        return record(data, (self,), "masked_fill", lambda g, out: (_masked(g, keep),),
+                      saved=saved)
+
+    def masked_fill_(self, mask: TensorLike, value: TensorLike) -> Tensor:
+        if self._records_inplace(value):
+            if isinstance(value, Tensor):
+                return self._record_inplace(lambda old, v: old.masked_fill(mask, v), value)
+            return self._record_inplace(lambda old: old.masked_fill(mask, value))
+        v = value.detach() if isinstance(value, Tensor) else value
+        self._data[...] = self.detach().masked_fill(mask, v)._data
+        self._modified()
+        return self
+
+    # ----- movement ---------------------------------------------------------------------------
+    def flip(self, *dims: Any) -> Tensor:
+        # a copy reversed along ``dims``; its own inverse
+        if len(dims) == 1 and not isinstance(dims[0], (int, np.integer)):
+            dims = tuple(dims[0])
+        axes = _dims(dims, self.ndim) if dims else ()
+        return record(np.flip(self._data, axes).copy(), (self,), "flip",
+                      lambda g, out: (g.flip(axes),))
+
+    def fliplr(self) -> Tensor:
+        return self.flip(1)
+
+    def flipud(self) -> Tensor:
+        return self.flip(0)
+
+    def roll(self, shifts: Any, dims: Any = None) -> Tensor:
+        # undone by rolling back
+        if dims is None:
+            flat = self.reshape(-1)
+            n = int(shifts if isinstance(shifts, (int, np.integer)) else shifts[0])
+            return flat.roll(n, 0).reshape(self.shape)
+        sh = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+        ds = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+        if len(sh) != len(ds):
+            raise RuntimeError(f"shifts and dimensions must align. shifts: {len(sh)}, "
+                               f"dims:{len(ds)}")
+        axes = tuple(_dim(d, self.ndim, "dims") for d in ds)
+        back = tuple(-s for s in sh)
+        return record(np.roll(self._data, sh, axes), (self,), "roll",
+                      lambda g, out: (g.roll(back, axes),))
+
+    def repeat(self, *sizes: Any) -> Tensor:
+        """Tile ``sizes`` times (leading sizes add dimensions); d/dx sums the copies."""
+        if len(sizes) == 1 and not isinstance(sizes[0], (int, np.integer)):
+            sizes = tuple(sizes[0])
+        if len(sizes) < self.ndim:
+            raise RuntimeError("Number of dimensions of repeat dims can not be smaller than "
+                               "number of dimensions of tensor")
+        src = (1,) * (len(sizes) - self.ndim) + self.shape
+        data = np.tile(self._data.reshape(src), sizes)
+        inter = tuple(x for r, n in zip(sizes, src) for x in (r, n))
+        shape = self.shape
+
+        def backward(g: Tensor, out: Tensor) -> tuple[Tensor]:
+            return (g.reshape(inter).sum(tuple(range(0, len(inter), 2))).reshape(shape),)
+
+        return record(data, (self,), "repeat", backward)
+
+    def tile(self, *dims: Any) -> Tensor:
+        if len(dims) == 1 and not isinstance(dims[0], (int, np.integer)):
+            dims = tuple(dims[0])
+        return self.repeat((1,) * (self.ndim - len(dims)) + tuple(dims))
+
+    def repeat_interleave(self, repeats: Any, dim: _int | None = None, *,
+                          output_size: _int | None = None) -> Tensor:
+        """Each element repeated ``repeats`` times along ``dim`` (flattened if None)."""
+        src = self.reshape(-1) if dim is None else self
+        axis = 0 if dim is None else _dim(dim, self.ndim)
+        r = repeats._data if isinstance(repeats, Tensor) else np.asarray(repeats)
+        n = src.shape[axis] if src.ndim else 1
+        if r.ndim and r.size not in (1, n):
+            raise RuntimeError(f"repeats must have the same size as input along dim, but got "
+                               f"repeats.size(0) = {r.size} and input.size({axis}) = {n}")
+        if (r < 0).any():
+            raise RuntimeError("repeats can not be negative")
+        idx = np.repeat(np.arange(n), r.reshape(-1) if r.ndim else int(r))
+        return src[(slice(None),) * axis + (idx,)]
+
+    def chunk(self, chunks: _int, dim: _int = 0) -> tuple[Tensor, ...]:
+        if chunks <= 0:
+            raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+        n = self.shape[_dim(dim, self.ndim)]
+        return self.split(builtins.max(-(-n // chunks), 1), dim)
+
+    def split(self, split_size_or_sections: Any, dim: _int = 0) -> tuple[Tensor, ...]:
+        """Views of consecutive pieces along ``dim``: of ``split_size`` each (the last may be
+        smaller), or of the given sizes."""
+        axis = _dim(dim, self.ndim)
+        n = self.shape[axis]
+        if isinstance(split_size_or_sections, (int, np.integer)):
+            step = int(split_size_or_sections)
+            if step < 0 or (step == 0 and n):
+                raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
+                                   f"dimension size of {n}")
+            sizes = [builtins.min(step, n - s) for s in range(0, n, step)] if step else [0]
+        else:
+            sizes = [int(s) for s in split_size_or_sections]
+            if builtins.sum(sizes) != n:
+                raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} "
+                                   f"(input tensor's size at dimension {axis}), but got "
+                                   f"split_sizes={sizes}")
+        lead, out, start = (slice(None),) * axis, [], 0
+        for s in sizes:
+            out.append(self[lead + (slice(start, start + s),)])
+            start += s
+        return tuple(out)
+
+    def narrow(self, dim: _int, start: _int, length: _int) -> Tensor:
+        axis = _dim(dim, self.ndim)
+        n = self.shape[axis]
+        if not -n <= start <= n:
+            raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but "
+                             f"got {start})")
+        start = int(start) + n if start < 0 else int(start)
+        if length < 0 or start + length > n:
+            raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
+                               f"({n}).")
+        return self[(slice(None),) * axis + (slice(start, start + length),)]
+
+    def unbind(self, dim: _int = 0) -> tuple[Tensor, ...]:
+        axis = _dim(dim, self.ndim)
+        return tuple(self[(slice(None),) * axis + (i,)] for i in range(self.shape[axis]))
+
+    def movedim(self, source: Any, destination: Any) -> Tensor:
+        if isinstance(source, (int, np.integer)) != isinstance(destination, (int, np.integer)):
+            raise TypeError(f"movedim(source={source!r}, destination={destination!r}): pass "
+                            "two ints or two tuples of ints")
+        src = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
+        dst = (destination,) if isinstance(destination, (int, np.integer)) else tuple(destination)
+        if len(src) != len(dst):
+            raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)}"
+                               f" dims) should contain the same number of dims as destination "
+                               f"({list(dst)} dims)")
+        s = [_dim(d, self.ndim, "source") for d in src]
+        d = [_dim(x, self.ndim, "destination") for x in dst]
+        rest = [i for i in range(self.ndim) if i not in s]
+        perm = [-1] * self.ndim
+        for a, b in zip(s, d):
+            perm[b] = a
+        it = iter(rest)
+        perm = [p if p >= 0 else next(it) for p in perm]
+        return self.permute(perm) if self.ndim else self.view(())
+
+    moveaxis = movedim
+
+    def unflatten(self, dim: _int, sizes: Sequence[_int]) -> Tensor:
+        axis = _dim(dim, self.ndim)
+        sizes = tuple(sizes)
+        if -1 in sizes:
+            known = int(np.prod([s for s in sizes if s != -1]))
+            sizes = tuple(self.shape[axis] // known if s == -1 else s for s in sizes)
+        if int(np.prod(sizes)) != self.shape[axis]:
+            raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to "
+                               f"the size of dim {dim} ({self.shape[axis]}) in the input tensor")
+        return self.reshape(self.shape[:axis] + sizes + self.shape[axis + 1:])
+
+    def tril(self, diagonal: _int = 0) -> Tensor:
+        # zero above the diagonal; the gradient likewise
+        return self._triangle(np.tril, diagonal, "tril")
+
+    def triu(self, diagonal: _int = 0) -> Tensor:
+        return self._triangle(np.triu, diagonal, "triu")
+
+    def _triangle(self, fn: Callable[..., np.ndarray], k: _int, op: str) -> Tensor:
+        if self.ndim < 2:
+            raise RuntimeError(f"{op}: input tensor must have at least 2 dimensions")
+        return record(fn(self._data, k), (self,), op,
+                      lambda g, out: (g._triangle(fn, k, op),))
+
+    def diag(self, diagonal: _int = 0) -> Tensor:
+        """A 1-D tensor's values on the ``diagonal`` of a square matrix, or a matrix's
+        ``diagonal`` as a 1-D tensor."""
+        if self.ndim == 1:
+            n = self.shape[0] + abs(diagonal)
+            rows = np.arange(self.shape[0]) + builtins.max(-diagonal, 0)
+            cols = np.arange(self.shape[0]) + builtins.max(diagonal, 0)
+            data = np.zeros((n, n), dtype=self.dtype)
+            data[rows, cols] = self._data
+            return record(data, (self,), "diag", lambda g, out: (g[rows, cols],))
+        if self.ndim != 2:
+            raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {self.ndim}D")
+        return self.diagonal(diagonal)
+
+    def diagonal(self, offset: _int = 0, dim1: _int = 0, dim2: _int = 1) -> Tensor:
+        if self.ndim != 2 or (_dim(dim1, 2), _dim(dim2, 2)) != (0, 1):
+            raise NotImplementedError("diagonal(): only a matrix's (dim1=0, dim2=1) diagonal is "
+                                      "supported; permute the two dims first")
+        r, c = self.shape
+        start_r, start_c = builtins.max(-offset, 0), builtins.max(offset, 0)
+        k = builtins.max(builtins.min(r - start_r, c - start_c), 0)
+        return self[np.arange(k) + start_r, np.arange(k) + start_c]
+
+    def trace(self) -> Tensor:
+        if self.ndim != 2:
+            raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {self.ndim}")
+        return self.diagonal().sum()
+
+    # ----- products ---------------------------------------------------------------------------
+    def mm(self, mat2: Tensor) -> Tensor:
+        _check_ndim("mm", self, 2, "self")
+        _check_ndim("mm", mat2, 2, "mat2")
+        return self.matmul(mat2)
+
+    def bmm(self, mat2: Tensor) -> Tensor:
+        _check_ndim("bmm", self, 3, "batch1")
+        _check_ndim("bmm", mat2, 3, "batch2")
+        if self.shape[0] != mat2.shape[0]:
+            raise RuntimeError(f"bmm: batch1 has {self.shape[0]} batches, batch2 has "
+                               f"{mat2.shape[0]}; expected the same number")
+        return self.matmul(mat2)
+
+    def mv(self, vec: Tensor) -> Tensor:
+        _check_ndim("mv", self, 2, "self")
+        _check_ndim("mv", vec, 1, "vec")
+        return self.matmul(vec)
+
+    def dot(self, other: Tensor) -> Tensor:
+        _check_ndim("dot", self, 1, "self")
+        _check_ndim("dot", other, 1, "tensor")
+        if self.shape != other.shape:
+            raise RuntimeError(f"inconsistent tensor size, expected tensor [{self.shape[0]}] and"
+                               f" src [{other.shape[0]}] to have the same number of elements, "
+                               "but got different sizes")
+        return self.matmul(other)
+
+    def outer(self, vec2: Tensor) -> Tensor:
+        _check_ndim("outer", self, 1, "self")
+        _check_ndim("outer", vec2, 1, "vec2")
+        return self.unsqueeze(1) * vec2.unsqueeze(0)
+
+    ger = outer
+
+    # ----- norms ------------------------------------------------------------------------------
+    def norm(self, p: Any = "fro", dim: Any = None, keepdim: _bool = False,
+             dtype: Any = None) -> Tensor:
+        """The vector p-norm over ``dim`` (all elements by default): 2 ('fro'), 1, inf,
+        -inf, 0 or any number. d/dx ||x||_2 = x / ||x||_2, 0 where the norm is 0."""
+        x = self if dtype is None else self.to(dtype)
+        if x.dtype.kind != "f":
+            raise RuntimeError(f"norm(): input dtype should be either floating point or "
+                               f"complex. Got {torch_name(x.dtype)} instead.")
+        if p == "fro" or p is None:
+            p = 2
+        if p == "nuc" or isinstance(p, str):
+            raise NotImplementedError(f"norm(p={p!r}) is not supported: use p=2 ('fro'), "
+                                      "1, inf or a number")
+        if p == 2:
+            return x._norm2(dim, keepdim)
+        if p == 1:
+            return x.abs().sum(dim, keepdim)
+        if p == float("inf"):
+            return x.abs().amax(dim, keepdim)
+        if p == float("-inf"):
+            return x.abs().amin(dim, keepdim)
+        if p == 0:
+            return (x != 0).to(x.dtype).sum(dim, keepdim).detach()
+        return x.abs().pow(p).sum(dim, keepdim).pow(1.0 / p)
+
+    def _norm2(self, dim: Any, keepdim: _bool) -> Tensor:
+        axes = _dims(dim, self.ndim)
+        kshape = _kept_shape(self.shape, axes)
+        x = self._data
+        data = np.sqrt((x * x).sum(axis=axes, keepdims=keepdim))
+
+        def backward(g: Tensor, out: Tensor) -> tuple[Tensor]:
+            n = out.reshape(kshape)
+            zero = n._data == 0
+            scale = _masked(g.reshape(kshape) / (n + zero.astype(n.dtype)), ~zero)
+            return (self * scale,)
+
+        return record(np.asarray(data), (self,), "norm", backward)
+
+    # ----- sampling -----------------------------------------------------------------------
+    def multinomial(self, num_samples: _int, replacement: _bool = False, *,
+                    generator: Any = None) -> Tensor:
+        """``num_samples`` indices per row, drawn with probability proportional to this
+        tensor's (non-negative) weights; rows need not sum to 1. int64."""
+        w = self._data.astype(np.float64)
+        if w.ndim not in (1, 2):
+            raise RuntimeError(f"prob_dist must be 1 or 2 dim, got {w.ndim}")
+        if (w < 0).any() or not np.isfinite(w).all():
+            raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+        rows = w.reshape(-1, w.shape[-1])
+        if (rows.sum(axis=1) <= 0).any():
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        if not replacement and num_samples > w.shape[-1]:
+            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
+                               "replacement")
+        if num_samples <= 0:
+            raise RuntimeError(f"cannot sample n_sample <= 0 samples (num_samples={num_samples})")
+        rng = stream(generator)
+        out = np.empty((rows.shape[0], num_samples), dtype=np.int64)
+        for i, r in enumerate(rows):
+            if replacement:
+                out[i] = rng.choice(r.size, size=num_samples, p=r / r.sum())
+                continue
+            # without replacement: the largest Gumbel-perturbed log weights (categories of
+            # weight 0 come last, in order, as torch's)
+            with np.errstate(divide="ignore"):
+                keys = np.log(r) - np.log(-np.log(rng.random(r.size)))
+            out[i] = np.argsort(-keys, kind="stable")[:num_samples]
+        return Tensor(out.reshape(w.shape[:-1] + (num_samples,)))
+
+    def bernoulli(self, p: _float | None = None, *, generator: Any = None) -> Tensor:
+        """1 with probability given by this tensor (or ``p``), else 0, in its dtype."""
+        probs = np.asarray(self._data if p is None else np.full(self.shape, p))
+        if ((probs < 0) | (probs > 1)).any() or np.isnan(probs).any():
+            raise RuntimeError("bernoulli: expected all probabilities in [0, 1]")
+        data = (stream(generator).random(self.shape) < probs).astype(self.dtype)
+        # a sample: zero gradient, as torch's
+        return record(data, (self,), "bernoulli", _zero_backward)
+
+    # ----- construction like this tensor --------------------------------------------------------
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: _bool = False) -> Tensor:
+        return self._new_filled(size, 0, dtype, device, requires_grad)
+
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None,
+                 requires_grad: _bool = False) -> Tensor:
+        return self._new_filled(size, 1, dtype, device, requires_grad)
+
+    def new_full(self, size: Sequence[_int], fill_value: Any, *, dtype: Any = None,
+                 device: Any = None, requires_grad: _bool = False) -> Tensor:
+        return self._new_filled((size,), fill_value, dtype, device, requires_grad)
+
+    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: _bool = False) -> Tensor:
+        return self._new_filled(size, 0, dtype, device, requires_grad)
+
+    def _new_filled(self, size: tuple[Any, ...], value: Any, dtype: Any, device: Any,
+                    requires_grad: _bool) -> Tensor:
+        check_device(device)
+        if len(size) == 1 and isinstance(size[0], (tuple, list)):
+            size = tuple(size[0])
+        dt = self.dtype if dtype is None else as_dtype(dtype)
+        return Tensor(np.full(tuple(int(s) for s in size), value, dtype=dt),
+                      requires_grad=requires_grad)
+
+    def new_tensor(self, data: TensorLike, dtype: Any = None, device: Any = None,
+                   requires_grad: _bool = False) -> Tensor:
+        """A new leaf holding a copy of ``data``, of this tensor's dtype unless told."""
+        check_device(device)
+        arr = np.array(data._data if isinstance(data, Tensor) else data,
+                       dtype=self.dtype if dtype is None else as_dtype(dtype))
+        return Tensor(arr, requires_grad=requires_grad)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return self.to(other.dtype)
+
+    def contiguous(self, memory_format: Any = None) -> Tensor:
+        """This tensor if its memory is laid out in row-major order, else a copy that is."""
+        if self._data.flags.c_contiguous:
+            return self
+        return record(np.ascontiguousarray(self._data), (self,), "clone", lambda g, out: (g,))
+
+    def is_contiguous(self, memory_format: Any = None) -> _bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def element_size(self) -> _int:
+        return int(self._data.itemsize)
+
 
 class Released(Tensor):
     """What a graph keeps of an intermediate once ``backward()`` has released it: the op,
@@ -1939,6 +2915,156 @@ def _scatter(g: Tensor, idx: Any, shape: tuple[int, ...]) -> Tensor:
     return record(data, (g,), "scatter", lambda g2, out: (g2[idx],))
 
 
+# ----- helpers of the ops above -----------------------------------------------------------
+_LN2, _LN10 = float(np.log(2)), float(np.log(10))
+_SQRT1_2 = float(np.sqrt(0.5))
+_TWO_BY_SQRTPI = float(2 / np.sqrt(np.pi))
+_INV_SQRT_2PI = float(1 / np.sqrt(2 * np.pi))
+_SQRT_2_BY_PI = float(np.sqrt(2 / np.pi))
+
+
+def _zero_backward(g: Tensor, out: Tensor) -> tuple[Tensor]:
+    # a step function (sign, floor, round, ...): zero gradient, with no graph
+    return (_constant(np.zeros(g.shape, g.dtype)),)
+
+
+def _floor_divide_backward(g: Tensor, out: Tensor) -> tuple[Tensor, ...]:
+    raise RuntimeError("derivative for floor_divide is not implemented (it is a step "
+                       "function); detach its inputs or use div")
+
+
+def _rremainder_backward(g: Tensor, out: Tensor) -> tuple[Tensor, ...]:
+    raise RuntimeError("derivative for remainder(Scalar, Tensor) is not implemented (as in "
+                       "torch); write (number - tensor * (number / tensor).floor()) instead")
+
+
+def _prod_of_others(x: Tensor, axis: int | None) -> Tensor:
+    """For each element, the product of the others along ``axis`` (all elements if None):
+    the gradient of prod where some element is 0 (out / x would divide by it)."""
+    if axis is None:
+        return _prod_of_others(x.reshape(-1), 0).reshape(x.shape)
+    xm = x.movedim(axis, -1)
+    n = xm.shape[-1]
+    rows = xm.unsqueeze(-2).expand(xm.shape[:-1] + (n, n))
+    return where(np.eye(n, dtype=bool), 1.0, rows).prod(-1).movedim(-1, axis)
+
+
+def _argsort(x: np.ndarray, axis: int, descending: bool) -> np.ndarray:
+    """Stable order along ``axis`` (ties keep their order)."""
+    if descending:
+        return _argsort_descending(x, axis)
+    return np.argsort(x, axis=axis, kind="stable").astype(np.int64)
+
+
+def _argsort_descending(x: np.ndarray, axis: int) -> np.ndarray:
+    n = x.shape[axis]
+    # reversed, sorted stably ascending, reversed back: equal elements keep their order
+    rev = np.flip(x, axis)
+    order = np.argsort(rev, axis=axis, kind="stable")
+    return (n - 1 - np.flip(order, axis)).astype(np.int64)
+
+
+def _check_ndim(name: str, t: Any, ndim: int, arg: str) -> None:
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{name}(): argument '{arg}' must be Tensor, not {type(t).__name__}")
+    if t.ndim != ndim:
+        raise RuntimeError(f"{name}: {arg} must be a {ndim}D tensor, got {t.ndim}D "
+                           f"(shape {t.shape})")
+
+
+_DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu", "xla", "meta", "hip", "ipu", "hpu", "mtia")
+
+
+class device:
+    """torch's ``device``: here always the CPU. Prints as ``cpu``; ``device('cuda')`` and
+    other accelerators raise (there are none)."""
+
+    def __init__(self, type: Any = "cpu", index: int | None = None) -> None:
+        if isinstance(type, device):
+            type = type.type  # type: ignore[has-type]
+        name = str(type)
+        kind, _, number = name.partition(":")
+        if kind not in _DEVICE_TYPES or (number and not number.isdigit()):
+            raise RuntimeError(f"Invalid device string: {name!r}; the only device here is "
+                               "'cpu'")
+        if kind != "cpu":
+            raise RuntimeError(f"device({name!r}): the only device here is 'cpu'; write "
+                               "device = 'cpu' (torch.cuda.is_available() is False here)")
+        self.type = "cpu"
+        self.index = int(number) if number else index
+
+    def __str__(self) -> str:
+        return "cpu" if self.index is None else f"cpu:{self.index}"
+
+    def __repr__(self) -> str:
+        extra = "" if self.index is None else f", index={self.index}"
+        return f"device(type='cpu'{extra})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, device) and (other.type, other.index) == (self.type, self.index)
+
+    def __hash__(self) -> int:
+        return hash(("cpu", self.index))
+
+
+_CPU = device("cpu")
+_Device = device  # the class, where a parameter named device hides it
+
+
+def check_device(value: Any, name: str = "device") -> None:
+    """Accept ``None``, ``'cpu'`` or a cpu ``device``; anything else is an error."""
+    if value is None or isinstance(value, device):
+        return
+    if isinstance(value, str):
+        device(value)
+        return
+    raise RuntimeError(f"{name}={value!r}: expected 'cpu' or tinygrad_ce.device('cpu'); "
+                       "the only device here is the CPU")
+
+
+class GradFn:
+    """What ``Tensor.grad_fn`` returns: the op that made a tensor, named as torch names its
+    nodes (``exp`` gives ``ExpBackward0``); ``next_functions`` leads to the inputs' nodes
+    (``AccumulateGrad`` for a leaf that requires grad, ``None`` for a constant)."""
+
+    def __init__(self, op: str, parents: tuple[Tensor, ...]) -> None:
+        self.op, self._inputs = op, parents
+
+    def name(self) -> str:
+        camel = "".join(w[:1].upper() + w[1:] for w in self.op.strip("_").split("_"))
+        return f"{camel}Backward0"
+
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        out: list[tuple[Any, int]] = []
+        for p in self._inputs:
+            if p._parents and p._requires_grad:
+                out.append((GradFn(p.op, p._parents), 0))
+            elif p._requires_grad:
+                out.append((AccumulateGrad(p), 0))
+            else:
+                out.append((None, 0))
+        return tuple(out)
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {id(self):#x}>"
+
+
+class AccumulateGrad:
+    """The node that accumulates a leaf's gradient into its ``.grad`` (``variable``)."""
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    next_functions: tuple[Any, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+
 # ----- functions over several tensors ---------------------------------------------------
 def _as_tensor(x: TensorLike, like: Tensor | None = None) -> Tensor:
     if isinstance(x, Tensor):
@@ -2025,3 +3151,78 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
     return record(np.stack([t._data for t in ts], axis=axis, dtype=_common_dtype(ts)), ts, "stack",
                  backward)
+
+
+def einsum(equation: str, *operands: Any) -> Tensor:
+    """Einstein summation as ``torch.einsum`` (``'...'`` included). The gradient of each
+    operand is itself an einsum: of the output gradient with the other operands."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    ts = tuple(_as_tensor(t) for t in operands)
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    subs = lhs.split(",")
+    if len(subs) != len(ts):
+        raise RuntimeError(f"einsum(): the equation {equation!r} names {len(subs)} operands "
+                           f"but {len(ts)} were given")
+    spare = [c for c in string.ascii_letters if c not in eq]
+    dots = builtins.max([t.ndim - len(s) + 3 for s, t in zip(subs, ts) if "..." in s],
+                        default=0)
+    ell = "".join(spare[:dots])
+    spare = spare[dots:]
+    subs = [s.replace("...", ell[dots - (t.ndim - len(s) + 3):]) if "..." in s else s
+            for s, t in zip(subs, ts)]
+    for s, t in zip(subs, ts):
+        if len(s) != t.ndim:
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(s)}) "
+                               f"does not match the number of dimensions ({t.ndim}) for an "
+                               "operand")
+    joined = "".join(subs)
+    if arrow:
+        rhs = rhs.replace("...", ell)
+    else:
+        rhs = ell + "".join(sorted(c for c in set(joined) if joined.count(c) == 1 and
+                                   c not in ell))
+    dt = _common_dtype(ts)
+    try:
+        data = np.einsum(",".join(subs) + "->" + rhs, *[t._data.astype(dt, copy=False)
+                                                        for t in ts])
+    except ValueError as e:
+        raise RuntimeError(f"einsum({equation!r}): {e}") from None
+
+    def backward(g: Tensor, out: Tensor) -> tuple[Tensor | None, ...]:
+        return tuple(_einsum_grad(g, rhs, subs, ts, i, spare) if t._requires_grad else None
+                     for i, t in enumerate(ts))
+
+    return record(np.asarray(data), ts, "einsum", backward)
+
+
+def _einsum_grad(g: Tensor, rhs: str, subs: list[str], ts: tuple[Tensor, ...], i: int,
+                 spare: list[str]) -> Tensor:
+    """d/d(operand i) of an einsum: g with the other operands, onto operand i's letters;
+    a letter no one else has is broadcast back, a repeated one (a diagonal) embedded."""
+    s, t = subs[i], ts[i]
+    others = [j for j in range(len(ts)) if j != i]
+    uniq = "".join(dict.fromkeys(s))
+    avail = set(rhs).union(*[set(subs[j]) for j in others])
+    keep = "".join(c for c in uniq if c in avail)
+    h = einsum(",".join([rhs] + [subs[j] for j in others]) + "->" + keep, g,
+               *[ts[j] for j in others])
+    sizes = dict(zip(s, t.shape))
+    if keep != uniq:
+        h = h.reshape([sizes[c] if c in keep else 1 for c in uniq]).expand(
+            [sizes[c] for c in uniq])
+    if len(uniq) != len(s):
+        fresh, seen, target = iter(spare), set(), ""
+        terms, tensors = [uniq], [h]
+        for c in s:
+            if c in seen:
+                f = next(fresh)
+                target += f
+                terms.append(c + f)
+                tensors.append(_constant(np.eye(sizes[c], dtype=g.dtype)))
+            else:
+                seen.add(c)
+                target += c
+        h = einsum(",".join(terms) + "->" + target, *tensors)
+    return h

@@ -1,7 +1,20 @@
 """Layers, losses and functional ops with torch's names."""
 
 from tinygrad_ce.nn import functional
-from tinygrad_ce.nn.layers import MLP, Dropout, Identity, Linear, ReLU, Sigmoid, Tanh
+from tinygrad_ce.nn.layers import (
+    GELU,
+    MLP,
+    Dropout,
+    Identity,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Tanh,
+)
 from tinygrad_ce.nn.loss import CrossEntropyLoss, MSELoss, NLLLoss
 from tinygrad_ce.nn.module import IncompatibleKeys, Module, Parameter, Sequential, load, save
 
@@ -10,3 +23,4 @@ __all__ = [
     "Linear", "ReLU", "Tanh", "Sigmoid", "Dropout", "Identity", "MLP",
     "CrossEntropyLoss", "MSELoss", "NLLLoss",
 ]
+__all__ += ["LeakyReLU", "GELU", "SiLU", "Softmax", "LogSoftmax"]

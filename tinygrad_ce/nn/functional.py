@@ -39,6 +39,7 @@ from tinygrad_ce.nn.cross_entropy import (
 )
 from tinygrad_ce.stable import row_max
 from tinygrad_ce.tensor import Tensor, record, where
+from tinygrad_ce.unsupported import FUNCTIONAL_HINTS, missing
 
 
 def _softmax_dim(ndim: int) -> int:
@@ -284,3 +285,179 @@ __all__ = [
     "softmax", "log_softmax", "one_hot", "mse_loss", "nll_loss", "cross_entropy",
     "cross_entropy_unfused", "cross_entropy_grad",
 ]
+
+
+# ----- activations: Tensor's one-node ops, with torch's functional signatures -------------
+def _activation(input: ArrayOrTensor, inplace: bool, fn: Any) -> Tensor:
+    x = as_tensor_arg(input, "input")
+    return x._apply_inplace(fn) if inplace else fn(x)
+
+
+def relu(input: ArrayOrTensor, inplace: bool = False) -> Tensor:
+    """max(x, 0); d/dx = 1 where x > 0."""
+    x = as_tensor_arg(input, "input")
+    return x.relu_() if inplace else x.relu()
+
+
+def sigmoid(input: ArrayOrTensor) -> Tensor:
+    return as_tensor_arg(input, "input").sigmoid()
+
+
+def tanh(input: ArrayOrTensor) -> Tensor:
+    return as_tensor_arg(input, "input").tanh()
+
+
+def gelu(input: ArrayOrTensor, approximate: str = "none") -> Tensor:
+    """x Phi(x) (``approximate='tanh'``: the tanh approximation)."""
+    return as_tensor_arg(input, "input").gelu(approximate)
+
+
+def leaky_relu(input: ArrayOrTensor, negative_slope: float = 0.01,
+               inplace: bool = False) -> Tensor:
+    return _activation(input, inplace, lambda x: x.leaky_relu(negative_slope))
+
+
+def silu(input: ArrayOrTensor, inplace: bool = False) -> Tensor:
+    return _activation(input, inplace, lambda x: x.silu())
+
+
+def mish(input: ArrayOrTensor, inplace: bool = False) -> Tensor:
+    return _activation(input, inplace, lambda x: x.mish())
+
+
+def elu(input: ArrayOrTensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    return _activation(input, inplace, lambda x: x.elu(alpha))
+
+
+def relu6(input: ArrayOrTensor, inplace: bool = False) -> Tensor:
+    return _activation(input, inplace, lambda x: x.relu6())
+
+
+def hardtanh(input: ArrayOrTensor, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
+    return _activation(input, inplace, lambda x: x.hardtanh(min_val, max_val))
+
+
+def softplus(input: ArrayOrTensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    return as_tensor_arg(input, "input").softplus(beta, threshold)
+
+
+def logsigmoid(input: ArrayOrTensor) -> Tensor:
+    return as_tensor_arg(input, "input").logsigmoid()
+
+
+# ----- shape and scale --------------------------------------------------------------------
+_PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def pad(input: ArrayOrTensor, pad: Any, mode: str = "constant", value: float | None = None
+        ) -> Tensor:
+    """Pad the last ``len(pad) // 2`` dimensions, last first: ``(left, right, top, bottom,
+    ...)``; negative amounts crop. ``mode``: 'constant' (``value``), 'reflect',
+    'replicate' or 'circular'. The gradient is the padded region's, cropped (summed where
+    an element was copied)."""
+    x = as_tensor_arg(input, "input")
+    pads = [int(p) for p in pad]
+    if len(pads) % 2:
+        raise RuntimeError(f"Padding length must be divisible by 2: pad={tuple(pad)} has "
+                           f"{len(pads)} amounts, expected two per padded dimension")
+    if len(pads) // 2 > x.ndim:
+        raise RuntimeError(f"Padding length should be less than or equal to two times the "
+                           f"input dimension but got padding length {len(pads)} and input of "
+                           f"dimension {x.ndim}")
+    if mode not in ("constant", *_PAD_MODES):
+        raise NotImplementedError(f"pad(mode={mode!r}): expected 'constant', 'reflect', "
+                                  "'replicate' or 'circular'")
+    if mode != "constant" and value not in (None, 0):
+        raise ValueError(f"Padding mode \"{mode}\" doesn't take in value argument")
+    k = len(pads) // 2
+    amounts = [(0, 0)] * (x.ndim - k) + [(pads[2 * i], pads[2 * i + 1])
+                                        for i in reversed(range(k))]
+    # negative amounts crop first
+    crop = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(amounts, x.shape))
+    if any(lo < 0 or hi < 0 for lo, hi in amounts):
+        x = x[crop]
+    amounts = [(max(lo, 0), max(hi, 0)) for lo, hi in amounts]
+    if mode == "constant":
+        shape = tuple(n + lo + hi for (lo, hi), n in zip(amounts, x.shape))
+        inside = tuple(slice(lo, lo + n) for (lo, _), n in zip(amounts, x.shape))
+        data = np.full(shape, 0 if value is None else value, dtype=x.dtype)
+        data[inside] = x.numpy()
+        return record(data, (x,), "constant_pad_nd", lambda g, out: (g[inside],))
+    if mode == "reflect":
+        for (lo, hi), n in zip(amounts, x.shape):
+            if lo >= n or hi >= n:
+                raise RuntimeError(f"Argument #4: Padding size should be less than the "
+                                   f"corresponding input dimension, but got: padding ({lo}, "
+                                   f"{hi}) at dimension of size {n}")
+    index = tuple(np.pad(np.arange(n), (lo, hi), mode=_PAD_MODES[mode])  # type: ignore[call-overload]
+                  for (lo, hi), n in zip(amounts, x.shape))
+    return x[np.ix_(*index)]
+
+
+def normalize(input: ArrayOrTensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
+              out: Any = None) -> Tensor:
+    """x / max(||x||_p, eps) along ``dim``, as torch's (the norm's gradient included)."""
+    if out is not None:
+        raise NotImplementedError("normalize(out=...): assign the result instead")
+    x = as_tensor_arg(input, "input")
+    return x / x.norm(p, dim, keepdim=True).clamp(min=eps).expand_as(x)
+
+
+def kl_div(input: ArrayOrTensor, target: ArrayOrTensor, size_average: bool | None = None,
+           reduce: bool | None = None, reduction: str = "mean",
+           log_target: bool = False) -> Tensor:
+    """Pointwise t (log t - x) with x = log q (t log t taken as 0 at t = 0), or
+    e^t (t - x) with ``log_target``. ``reduction='batchmean'`` divides the sum by the batch
+    size (the KL divergence); 'mean' by the number of elements, as torch's."""
+    x, t = as_tensor_arg(input, "input"), as_tensor_arg(target, "target")
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if reduction not in ("none", "mean", "sum", "batchmean"):
+        raise ValueError(f"reduction={reduction!r}: {reduction} is not a valid value for "
+                         "reduction; expected 'none', 'batchmean', 'mean' or 'sum'")
+    if log_target:
+        losses = t.exp() * (t - x)
+    else:
+        pos = t.numpy() > 0
+        safe = where(pos, t, 1.0)
+        losses = where(pos, t * safe.log(), 0.0) - t * x
+    if reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and "
+                      "the support size.'batchmean' divides only by the batch size, and "
+                      "aligns with the KL div math definition.'mean' will be changed to "
+                      "behave the same as 'batchmean' in the next major release.",
+                      UserWarning, stacklevel=2)
+        return losses.mean()
+    if reduction == "batchmean":
+        return losses.sum() / (x.shape[0] if x.ndim else 1)
+    return losses.sum() if reduction == "sum" else losses
+
+
+def huber_loss(input: ArrayOrTensor, target: ArrayOrTensor, reduction: str = "mean",
+               delta: float = 1.0, weight: ArrayOrTensor | None = None) -> Tensor:
+    """0.5 d^2 where |d| < delta, else delta (|d| - delta / 2), with d = x - y."""
+    x, y = as_tensor_arg(input, "input"), as_tensor_arg(target, "target")
+    reduction = check_reduction(reduction)
+    if delta <= 0:
+        raise RuntimeError(f"huber_loss does not support non-positive values for delta "
+                           f"(got delta={delta})")
+    d = np.subtract(x.numpy(), y.numpy())
+    a = np.abs(d)
+    data = np.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta)).astype(d.dtype)
+
+    def backward(g: Tensor, out: Tensor) -> tuple[Tensor, Tensor]:
+        # d/dx = d clamped to [-delta, delta]; d/dy = its negative
+        gd = g * (x - y).clamp(-delta, delta)
+        return gd, -gd
+
+    losses = record(data, (x, y), "huber_loss", backward)
+    if weight is not None:
+        losses = losses * as_tensor_arg(weight, "weight")
+    if reduction == "mean":
+        return losses.mean()
+    return losses.sum() if reduction == "sum" else losses
+
+
+def __getattr__(name: str) -> object:
+    # a torch.nn.functional name we do not have: say so, and what to use instead
+    raise missing("tinygrad_ce.nn.functional", name, FUNCTIONAL_HINTS)
