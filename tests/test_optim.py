@@ -212,7 +212,8 @@ def test_a_step_updates_in_place_and_an_old_graph_refuses_to_backward(name, opti
     t_loss.backward(retain_graph=True)
     getattr(optim, name)(layer.parameters(), **options).step()
     getattr(torch.optim, name)(t_layer.parameters(), foreach=False, **options).step()
-    np.testing.assert_allclose(w.numpy(), t_w.detach().numpy(), rtol=1e-6)
+    # float32: torch's kernels may round the last bit differently
+    np.testing.assert_allclose(w.numpy(), t_w.detach().numpy(), rtol=1e-5)
     for i, (ours, theirs) in enumerate(zip(aliases, t_aliases)):
         ours = ours.numpy() if isinstance(ours, tg.Tensor) else ours
         theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else theirs
