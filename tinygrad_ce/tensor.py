@@ -2025,12 +2025,7 @@ class Tensor:
         sshape = src.shape
 
         def backward(g: Tensor, out: Tensor) -> tuple[Tensor | None, Tensor | None]:
-            gs = None
-            if src._requires_grad:
-                gs = g.gather(dim, index)
-                if gs.shape != sshape:
-                    gs = _scatter(gs, part, sshape)
-            return g, gs
+            return g, _gathered(g, dim, index, part, sshape) if src._requires_grad else None
 
         return record(data, (self, src), "scatter_add", backward, saved=(index,))
 
@@ -2060,12 +2055,8 @@ class Tensor:
         sshape = src.shape
 
         def backward(g: Tensor, out: Tensor) -> tuple[Tensor | None, Tensor | None]:
-            gs = None
-            if src._requires_grad:
-                gs = g.gather(dim, index)
-                if gs.shape != sshape:
-                    gs = _scatter(gs, part, sshape)
-            return _masked(g, keep) if self._requires_grad else None, gs
+            return (_masked(g, keep) if self._requires_grad else None,
+                    _gathered(g, dim, index, part, sshape) if src._requires_grad else None)
 
         return record(data, (self, src), "scatter", backward, saved=(index,))
 
@@ -2903,6 +2894,14 @@ def _is_basic(idx: Any) -> bool:
     parts = idx if isinstance(idx, tuple) else (idx,)
     return all(p is None or p is Ellipsis or (isinstance(p, (int, np.integer, slice))
                and not isinstance(p, (bool, np.bool_))) for p in parts)
+
+
+def _gathered(g: Tensor, dim: int, index: Tensor, part: tuple[slice, ...],
+              shape: tuple[int, ...]) -> Tensor:
+    """d/dsrc of scatter and scatter_add: ``g`` gathered at ``index``, placed in the part of
+    ``src`` (of ``shape``) that the index covers."""
+    gs = g.gather(dim, index)
+    return gs if gs.shape == shape else _scatter(gs, part, shape)
 
 
 def _scatter(g: Tensor, idx: Any, shape: tuple[int, ...]) -> Tensor:
