@@ -1,12 +1,45 @@
 """Layers, losses and functional ops with torch's names."""
 
-from tinygrad_ce.nn import functional
-from tinygrad_ce.nn.layers import MLP, Dropout, Identity, Linear, ReLU, Sigmoid, Tanh
-from tinygrad_ce.nn.loss import CrossEntropyLoss, MSELoss, NLLLoss
-from tinygrad_ce.nn.module import IncompatibleKeys, Module, Parameter, Sequential, load, save
+from tinygrad_ce.nn import functional, init, utils
+from tinygrad_ce.nn.layers import (
+    MLP,
+    BatchNorm1d,
+    Dropout,
+    Embedding,
+    Flatten,
+    Identity,
+    LayerNorm,
+    Linear,
+    ReLU,
+    Sigmoid,
+    Tanh,
+)
+from tinygrad_ce.nn.loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
+from tinygrad_ce.nn.module import (
+    IncompatibleKeys,
+    Module,
+    ModuleDict,
+    ModuleList,
+    Parameter,
+    RemovableHandle,
+    Sequential,
+    load,
+    save,
+)
 
 __all__ = [
-    "functional", "Module", "Parameter", "Sequential", "IncompatibleKeys", "save", "load",
-    "Linear", "ReLU", "Tanh", "Sigmoid", "Dropout", "Identity", "MLP",
-    "CrossEntropyLoss", "MSELoss", "NLLLoss",
+    "functional", "init", "utils", "Module", "Parameter", "Sequential", "ModuleList",
+    "ModuleDict", "RemovableHandle", "IncompatibleKeys", "save", "load",
+    "Linear", "ReLU", "Tanh", "Sigmoid", "Dropout", "Identity", "Flatten", "Embedding",
+    "LayerNorm", "BatchNorm1d", "MLP",
+    "CrossEntropyLoss", "MSELoss", "NLLLoss", "L1Loss", "SmoothL1Loss", "BCELoss",
+    "BCEWithLogitsLoss",
 ]
