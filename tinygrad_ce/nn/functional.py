@@ -273,11 +273,11 @@ def linear(input: ArrayOrTensor, weight: ArrayOrTensor,
            bias: ArrayOrTensor | None = None) -> Tensor:
     """y = x W^T + b, with ``W`` of shape ``(out_features, in_features)``."""
     x, w = as_tensor_arg(input, "input"), as_tensor_arg(weight, "weight")
-    if w.ndim not in (1, 2) or x.ndim == 0 or x.shape[-1] != w.shape[-1]:
+    if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[-1]:
         raise RuntimeError(f"linear: input of shape {x.shape} and weight of shape {w.shape} "
                            "cannot be multiplied: expected input (..., in_features) and "
                            "weight (out_features, in_features)")
-    y = x @ (w.T if w.ndim == 2 else w)
+    y = x @ w.T
     return y if bias is None else y + as_tensor_arg(bias, "bias")
 
 
@@ -473,6 +473,13 @@ def smooth_l1_loss(input: ArrayOrTensor, target: ArrayOrTensor,
     return _reduce(where(a < beta, d.square() * (0.5 / beta), a - 0.5 * beta), reduction)
 
 
+def _not_differentiable(name: str, **args: Any) -> None:
+    for arg, t in args.items():
+        if isinstance(t, Tensor) and t.requires_grad and state.enabled:
+            raise RuntimeError(f"The function '{name}' is not differentiable with respect to "
+                               f"argument '{arg}'. This input cannot have requires_grad True.")
+
+
 def _bce_target(x: Tensor, y: Tensor, name: str, message: str) -> None:
     if x.dtype.kind != "f":
         raise RuntimeError(f"{name}: input has dtype {x.dtype}; expected a floating point "
@@ -486,12 +493,14 @@ def binary_cross_entropy(input: ArrayOrTensor, target: ArrayOrTensor,
                          size_average: bool | None = None, reduce: bool | None = None,
                          reduction: str = "mean") -> Tensor:
     """-w (y log p + (1 - y) log(1 - p)) of probabilities ``p``, each log clamped at -100 as
-    torch's; d/dp = w (p - y) / max(p (1 - p), 1e-12), d/dy = w (log(1 - p) - log p)."""
+    torch's; d/dp = w (p - y) / max(p (1 - p), 1e-12), d/dy = w (log(1 - p) - log p)
+    (unclamped: infinite at p = 0 or 1, as torch's)."""
     x, y = as_tensor_arg(input, "input"), as_tensor_arg(target, "target")
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     _bce_target(x, y, "binary_cross_entropy",
                 "Using a target size ({t}) that is different to the input size ({i}) is "
                 "deprecated. Please ensure they have the same size.")
+    _not_differentiable("binary_cross_entropy", weight=weight)
     p = x._data
     if p.size and not ((p >= 0) & (p <= 1)).all():
         raise RuntimeError("all elements of input should be between 0 and 1 "
@@ -505,11 +514,13 @@ def binary_cross_entropy(input: ArrayOrTensor, target: ArrayOrTensor,
     data = -(tv * log_p + (1 - tv) * log_q)
 
     def backward(g: Tensor, out: Tensor) -> tuple[Tensor | None, Tensor | None]:
-        gx = g * (x - y) / (x * (1 - x)).clamp(min=1e-12) if x.requires_grad else None
+        # torch's floor is the float 1e-12, even in float64
+        gx = g * (x - y) / (x * (1 - x)).clamp(min=float(np.float32(1e-12))) \
+            if x.requires_grad else None
         gy = None
         if y.requires_grad:
             with np.errstate(divide="ignore"):
-                gy = g * ((1 - x).log().clamp(min=-100) - x.log().clamp(min=-100))
+                gy = g * ((1 - x).log() - x.log())  # unclamped, as torch's
         return gx, gy
 
     losses = record(data.astype(x.dtype), (x, y), "binary_cross_entropy", backward)
@@ -536,6 +547,8 @@ def binary_cross_entropy_with_logits(input: ArrayOrTensor, target: ArrayOrTensor
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     _bce_target(x, y, "binary_cross_entropy_with_logits",
                 "Target size ({t}) must be the same as input size ({i})")
+    _not_differentiable("binary_cross_entropy_with_logits", weight=weight,
+                        pos_weight=pos_weight)
     y = y.to(x.dtype)
     if pos_weight is None:
         losses = (1 - y) * x + _softplus_neg(x)

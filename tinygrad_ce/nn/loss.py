@@ -133,8 +133,8 @@ class BCEWithLogitsLoss(_Loss):
                  reduce: bool | None = None, reduction: str = "mean",
                  pos_weight: Any = None) -> None:
         super().__init__(size_average, reduce, reduction)
-        self.register_buffer("weight", _weight(weight)[0])
-        self.register_buffer("pos_weight", _weight(pos_weight)[0])
+        self.register_buffer("weight", weight)
+        self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return F.binary_cross_entropy_with_logits(input, target, self.weight,
