@@ -19,6 +19,7 @@ import itertools
 import operator
 import os
 import tempfile
+import warnings
 import zipfile
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -349,7 +350,7 @@ class Module:
                 dtype = arg.dtype
             elif isinstance(arg, bool):  # non_blocking, positionally
                 continue
-            elif isinstance(arg, str) and arg.split(":")[0] == "cpu":
+            elif isinstance(arg, str) or type(arg).__name__ == "device":
                 device = arg
             else:
                 dtype = arg
@@ -832,6 +833,9 @@ def _wrap_outputs(module: Module, hooks: list[Any], out: Any, calls: dict[str, A
     def backward(g: Tensor, o: Tensor) -> tuple[Tensor]:
         calls["grad_output"] = (g,)
         if not calls.get("input"):  # no input needs a gradient: the hooks run now
+            warnings.warn("Full backward hook is firing when gradients are computed with "
+                          "respect to module outputs since no inputs require gradients.",
+                          UserWarning, stacklevel=2)
             _run_backward_hooks(module, hooks, (None,) * calls["n_inputs"], (g,))
         return (g,)
 

@@ -24,10 +24,11 @@ def _grads(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
 
 def _scale_in_place(g: Tensor, factor: Any) -> None:
     a = g.numpy()
-    if a.flags.writeable:
-        g.write_(np.multiply(a, factor, out=a, casting="unsafe"))
-    else:
-        g.write_(a * factor, assign=True)
+    with np.errstate(invalid="ignore"):  # inf * 0 is nan, as torch's
+        if a.flags.writeable:
+            g.write_(np.multiply(a, factor, out=a, casting="unsafe"))
+        else:
+            g.write_(a * factor, assign=True)
 
 
 def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
