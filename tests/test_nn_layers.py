@@ -153,6 +153,16 @@ def test_binary_cross_entropy_with_logits_matches_torch(dtype, reduction, weight
             [x, sigmoid(y)], dtype)
 
 
+@pytest.mark.parametrize("fn", ["l1_loss", "smooth_l1_loss", "binary_cross_entropy_with_logits"])
+def test_losses_promote_a_float64_target_as_torch(fn):
+    x, y = inputs([(2, 3), (2, 3)], np.float32)
+    y64 = sigmoid(y).astype(np.float64)
+    out = getattr(F, fn)(tg.tensor(x), tg.tensor(y64))
+    out_t = getattr(TF, fn)(torch.from_numpy(x), torch.from_numpy(y64))
+    assert out.dtype == out_t.numpy().dtype
+    assert_close(out, out_t, np.float32)
+
+
 def test_binary_cross_entropy_with_logits_at_0_has_torchs_gradient():
     compare(lambda a, b: TF.binary_cross_entropy_with_logits(a, b),
             lambda a, b: F.binary_cross_entropy_with_logits(a, b),
@@ -337,6 +347,11 @@ def both(fn):
     lambda L, N, G: G.batch_norm(L.ones(1, 3), None, None, training=True),
     lambda L, N, G: G.batch_norm(L.ones(2, 3), L.zeros(4), L.ones(4)),
     lambda L, N, G: G.dropout(L.ones(3), p=1.5),
+    lambda L, N, G: N.BatchNorm1d(3)(L.ones(2, 3, dtype=L.float64)),
+    lambda L, N, G: N.BatchNorm1d(3).eval()(L.ones(2, 3, dtype=L.float64)),
+    lambda L, N, G: N.LayerNorm(3)(L.ones(2, 3, dtype=L.float64)),
+    lambda L, N, G: G.binary_cross_entropy(L.ones(3) / 2, L.ones(3, dtype=L.float64)),
+    lambda L, N, G: G.binary_cross_entropy_with_logits(L.ones(3), L.ones(3, dtype=L.int64)),
     lambda L, N, G: N.BatchNorm1d(3)(L.ones(2, 3, 4, 5)),
     lambda L, N, G: N.Embedding(3, 2, padding_idx=3),
     lambda L, N, G: N.Linear(2, 2).get_submodule("a"),

@@ -366,6 +366,7 @@ def layer_norm(input: ArrayOrTensor, normalized_shape: int | Sequence[int],
         if t is not None and tuple(t.shape) != shape:
             raise RuntimeError(f"layer_norm: {name} of shape {tuple(t.shape)}; expected "
                                f"normalized_shape {shape}")
+    _same_dtype(x, "layer_norm", weight=weight, bias=bias)
     dims = tuple(range(x.ndim - k, x.ndim))
     centred = x - x.mean(dims, keepdim=True)
     y = centred / (centred.square().mean(dims, keepdim=True) + eps).sqrt()
@@ -395,6 +396,8 @@ def batch_norm(input: ArrayOrTensor, running_mean: Tensor | None, running_var: T
                     ("weight", weight), ("bias", bias)):
         if t is not None and t.numel() != c:
             raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
+    _same_dtype(x, "batch_norm", running_mean=running_mean, running_var=running_var,
+                weight=weight, bias=bias)
     dims = (0, *range(2, x.ndim))
     shape = (1, c) + (1,) * (x.ndim - 2)
     if training:
@@ -473,6 +476,19 @@ def smooth_l1_loss(input: ArrayOrTensor, target: ArrayOrTensor,
     return _reduce(where(a < beta, d.square() * (0.5 / beta), a - 0.5 * beta), reduction)
 
 
+def _torch_name(dt: np.dtype) -> str:
+    return {"float16": "Half", "float32": "Float", "float64": "Double", "int64": "Long",
+            "int32": "Int", "bool": "Bool"}.get(dt.name, dt.name)
+
+
+def _same_dtype(x: Tensor, fn: str, **others: Any) -> None:
+    for name, t in others.items():
+        if isinstance(t, Tensor) and t.dtype != x.dtype:
+            raise RuntimeError(f"mixed dtype (CPU): all inputs must share same datatype. "
+                               f"({fn}: input has dtype {x.dtype}, {name} {t.dtype}; cast "
+                               "the module or the input, e.g. module.to(input.dtype))")
+
+
 def _not_differentiable(name: str, **args: Any) -> None:
     for arg, t in args.items():
         if isinstance(t, Tensor) and t.requires_grad and state.enabled:
@@ -501,13 +517,17 @@ def binary_cross_entropy(input: ArrayOrTensor, target: ArrayOrTensor,
                 "Using a target size ({t}) that is different to the input size ({i}) is "
                 "deprecated. Please ensure they have the same size.")
     _not_differentiable("binary_cross_entropy", weight=weight)
+    if y.dtype != x.dtype:
+        raise RuntimeError(f"Found dtype {_torch_name(y.dtype)} but expected "
+                           f"{_torch_name(x.dtype)} (binary_cross_entropy: target has dtype "
+                           f"{y.dtype}, input {x.dtype}; convert the target with "
+                           ".to(input.dtype))")
     p = x._data
     if p.size and not ((p >= 0) & (p <= 1)).all():
         raise RuntimeError("all elements of input should be between 0 and 1 "
                            f"(binary_cross_entropy: input holds values in "
                            f"[{p.min()}, {p.max()}]; apply sigmoid first, or use "
                            "binary_cross_entropy_with_logits)")
-    y = y.to(x.dtype)
     with np.errstate(divide="ignore"):
         log_p, log_q = np.maximum(np.log(p), -100), np.maximum(np.log1p(-p), -100)
     tv = y._data
@@ -549,7 +569,11 @@ def binary_cross_entropy_with_logits(input: ArrayOrTensor, target: ArrayOrTensor
                 "Target size ({t}) must be the same as input size ({i})")
     _not_differentiable("binary_cross_entropy_with_logits", weight=weight,
                         pos_weight=pos_weight)
-    y = y.to(x.dtype)
+    if y.dtype.kind != "f":
+        raise RuntimeError(f"result type {_torch_name(x.dtype)} can't be cast to the desired "
+                           f"output type {_torch_name(y.dtype)} (binary_cross_entropy_with_"
+                           f"logits: the target has dtype {y.dtype}; expected probabilities, "
+                           "a floating point tensor: .float() it)")
     if pos_weight is None:
         losses = (1 - y) * x + _softplus_neg(x)
     else:

@@ -827,7 +827,14 @@ def _wrap_inputs(module: Module, hooks: list[Any], args: tuple[Any, ...],
 
 
 def _wrap_outputs(module: Module, hooks: list[Any], out: Any, calls: dict[str, Any]) -> Any:
-    if not isinstance(out, Tensor) or not out.requires_grad:
+    if not isinstance(out, Tensor):
+        if isinstance(out, (tuple, list)) and any(isinstance(o, Tensor) for o in out):
+            raise NotImplementedError(
+                f"register_full_backward_hook: {type(module).__name__} returned a "
+                f"{type(out).__name__} of tensors; only a module returning one Tensor is "
+                "supported (hook the outputs' gradients one by one instead)")
+        return out
+    if not out.requires_grad:
         return out
 
     def backward(g: Tensor, o: Tensor) -> tuple[Tensor]:
