@@ -16,6 +16,13 @@ from tinygrad_ce import nn
 from tinygrad_ce.nn import functional as F
 
 TF = torch.nn.functional
+
+
+@pytest.fixture(autouse=True)
+def _seeded():
+    """Every test starts from the same random weights: runs are repeatable."""
+    tg.manual_seed(0)
+    torch.manual_seed(0)
 DTYPES = [np.float32, np.float64]
 TORCH_DTYPE = {np.float32: torch.float32, np.float64: torch.float64}
 

@@ -437,6 +437,8 @@ class Module:
         snapshot that later training steps leave alone); ``keep_vars=True`` gives the
         tensors themselves. ``destination`` (a dict) is filled and returned. One walk."""
         if args:  # torch's deprecated positional form: (destination, prefix, keep_vars)
+            warnings.warn("Positional args are being deprecated, use kwargs instead.",
+                          FutureWarning, stacklevel=2)
             if len(args) > 3:
                 raise TypeError(f"state_dict() takes at most 3 positional arguments, got "
                                 f"{len(args)}")
