@@ -112,6 +112,16 @@ def test_l1_losses_match_torch(dtype, reduction, name, kw):
             inputs([(4, 3), (4, 3)], dtype), dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("name", ["l1_loss", "mse_loss"])
+def test_weighted_l1_and_mse_losses_match_torch(dtype, reduction, name):
+    w = np.abs(inputs([(4, 3)], dtype, seed=4)[0])
+    compare(lambda x, y: getattr(TF, name)(x, y, reduction=reduction, weight=torch.tensor(w)),
+            lambda x, y: getattr(F, name)(x, y, reduction=reduction, weight=tg.tensor(w)),
+            inputs([(4, 3), (4, 3)], dtype), dtype)
+
+
 def test_l1_loss_broadcasts_a_target_with_torchs_warning():
     x, y = inputs([(4, 3), (3,)], np.float64)
     with pytest.warns(UserWarning, match="different to the input size"):

@@ -441,3 +441,54 @@ def test_parameters_to_vector_and_back_match_torch():
         assert_close(a, b, np.float32, k)
     x = inputs([(4, 3)], np.float32)[0]
     assert_close(ours(tg.tensor(x)), theirs(torch.from_numpy(x)), np.float32)
+
+
+# ----- torch's signatures ------------------------------------------------------------------
+SIGNATURES = [
+    *[("functional", n) for n in ("dropout", "embedding", "layer_norm", "batch_norm", "l1_loss",
+                                  "smooth_l1_loss", "binary_cross_entropy",
+                                  "binary_cross_entropy_with_logits")],
+    *[("init", n) for n in ("calculate_gain", "uniform_", "normal_", "constant_", "zeros_",
+                            "ones_", "eye_", "xavier_uniform_", "xavier_normal_",
+                            "kaiming_uniform_", "kaiming_normal_")],
+    *[("utils", n) for n in ("clip_grad_norm_", "clip_grad_value_", "parameters_to_vector",
+                             "vector_to_parameters")],
+    *[("", n + ".__init__") for n in ("Embedding", "LayerNorm", "BatchNorm1d", "Flatten",
+                                      "ModuleList", "ModuleDict", "L1Loss", "SmoothL1Loss",
+                                      "BCELoss", "BCEWithLogitsLoss")],
+    *[("", "Module." + n) for n in ("register_buffer", "state_dict", "get_submodule",
+                                    "get_parameter", "get_buffer", "named_buffers",
+                                    "register_forward_hook", "register_forward_pre_hook",
+                                    "register_full_backward_hook", "half", "cpu", "type")],
+    *[("", "Sequential." + n) for n in ("insert", "extend", "append")],
+    ("", "Embedding.from_pretrained"),
+]
+
+
+def _resolve(root, where: str, name: str):
+    obj = getattr(root, where) if where else root
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+@pytest.mark.parametrize("where,name", SIGNATURES)
+def test_names_have_torchs_parameters_and_defaults(where, name):
+    import inspect
+
+    ours = inspect.signature(_resolve(nn, where, name)).parameters
+    theirs = inspect.signature(_resolve(torch.nn, where, name)).parameters
+    assert list(ours) == list(theirs)
+    for k in theirs:
+        assert ours[k].default == theirs[k].default, k
+        assert ours[k].kind == theirs[k].kind, k
+
+
+@pytest.mark.parametrize("where,name", [("", "Conv2d"), ("functional", "conv2d"),
+                                        ("init", "trunc_normal_"), ("utils", "weight_norm")])
+def test_a_torch_name_we_lack_says_so(where, name):
+    module = getattr(nn, where) if where else nn
+    assert not hasattr(module, name)
+    with pytest.raises(AttributeError, match=f"torch.nn.{where + '.' if where else ''}{name} "
+                                             "is not supported here"):
+        getattr(module, name)

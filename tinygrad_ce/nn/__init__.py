@@ -1,6 +1,9 @@
 """Layers, losses and functional ops with torch's names."""
 
+from typing import Any
+
 from tinygrad_ce.nn import functional, init, utils
+from tinygrad_ce.nn.arguments import missing_name
 from tinygrad_ce.nn.layers import (
     MLP,
     BatchNorm1d,
@@ -43,3 +46,7 @@ __all__ = [
     "CrossEntropyLoss", "MSELoss", "NLLLoss", "L1Loss", "SmoothL1Loss", "BCELoss",
     "BCEWithLogitsLoss",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    raise missing_name('tinygrad_ce.nn', name)

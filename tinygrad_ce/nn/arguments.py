@@ -42,3 +42,15 @@ def legacy_reduction(size_average: bool | None, reduce: bool | None, reduction: 
     warnings.warn("size_average and reduce args will be deprecated, please use "
                   f"reduction='{legacy}' instead.", UserWarning, stacklevel=3)
     return legacy
+
+
+def missing_name(module: str, name: str) -> AttributeError:
+    """What a module-level ``__getattr__`` raises for a name torch has and we don't: an
+    AttributeError (so ``hasattr`` and ``getattr(m, name, default)`` keep working) that
+    says so."""
+    if name.startswith("__"):
+        return AttributeError(f"module {module!r} has no attribute {name!r}")
+    torch_name = module.replace("tinygrad_ce", "torch", 1)
+    return AttributeError(
+        f"module {module!r} has no attribute {name!r}: {torch_name}.{name} is not supported "
+        "here (the README's API section lists what is)")

@@ -28,6 +28,7 @@ from tinygrad_ce.nn.arguments import (
     as_tensor_arg,
     check_reduction,
     legacy_reduction,
+    missing_name,
 )
 from tinygrad_ce.nn.cross_entropy import (
     check_targets,
@@ -104,18 +105,21 @@ def mse_loss(input: ArrayOrTensor, target: ArrayOrTensor, size_average: bool | N
     x, y = as_tensor_arg(input, "input"), as_tensor_arg(target, "target")
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     diff = x - _same_shape_target(x, y, "mse_loss")
-    sq = diff * diff
-    if weight is not None:
-        w = as_tensor_arg(weight, "weight")
-        if w.shape != x.shape:
-            raise ValueError(f"Weights and input must have the same size. (weight has shape "
-                             f"{w.shape}; the input {x.shape})")
-        sq = sq * w
-        if reduction == "mean":
-            return sq.sum() / w.sum()
-    if reduction == "none":
-        return sq
-    return sq.sum() if reduction == "sum" else sq.mean()
+    return _weighted_reduce(diff * diff, weight, x, reduction)
+
+
+def _weighted_reduce(losses: Tensor, weight: ArrayOrTensor | None, x: Tensor,
+                     reduction: str) -> Tensor:
+    """mse_loss's and l1_loss's ``weight`` (of the input's shape): sum(w l) / sum(w) for
+    'mean'; the plain reduction without it."""
+    if weight is None:
+        return _reduce(losses, reduction)
+    w = as_tensor_arg(weight, "weight")
+    if w.shape != x.shape:
+        raise ValueError(f"Weights and input must have the same size. (weight has shape "
+                         f"{w.shape}; the input {x.shape})")
+    losses = losses * w
+    return losses.sum() / w.sum() if reduction == "mean" else _reduce(losses, reduction)
 
 
 def cross_entropy(input: ArrayOrTensor, target: ArrayOrTensor | int,
@@ -453,11 +457,14 @@ def _reduce(losses: Tensor, reduction: str) -> Tensor:
 
 
 def l1_loss(input: ArrayOrTensor, target: ArrayOrTensor, size_average: bool | None = None,
-            reduce: bool | None = None, reduction: str = "mean") -> Tensor:
-    """|x - y|, reduced; d/dx = sign(x - y) (0 where x == y, as torch's)."""
+            reduce: bool | None = None, reduction: str = "mean",
+            weight: ArrayOrTensor | None = None) -> Tensor:
+    """|x - y|, reduced; d/dx = sign(x - y) (0 where x == y, as torch's). With ``weight``
+    (of the input's shape): sum(w |x - y|) / sum(w) for 'mean'."""
     x, y = as_tensor_arg(input, "input"), as_tensor_arg(target, "target")
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
-    return _reduce((x - _same_shape_target(x, y, "l1_loss")).abs(), reduction)
+    return _weighted_reduce((x - _same_shape_target(x, y, "l1_loss")).abs(), weight, x,
+                            reduction)
 
 
 def smooth_l1_loss(input: ArrayOrTensor, target: ArrayOrTensor,
@@ -590,3 +597,7 @@ __all__ = [
     "layer_norm", "batch_norm", "l1_loss", "smooth_l1_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    raise missing_name('tinygrad_ce.nn.functional', name)

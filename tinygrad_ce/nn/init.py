@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_ce.nn.arguments import missing_name
 from tinygrad_ce.random import generator
 from tinygrad_ce.tensor import Tensor
 
@@ -164,3 +165,7 @@ __all__ = [
     "calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_", "eye_",
     "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    raise missing_name('tinygrad_ce.nn.init', name)

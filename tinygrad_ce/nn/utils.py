@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_ce.nn.arguments import missing_name
 from tinygrad_ce.tensor import Tensor, cat
 
 
@@ -113,3 +114,7 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector",
            "vector_to_parameters"]
+
+
+def __getattr__(name: str) -> Any:
+    raise missing_name('tinygrad_ce.nn.utils', name)
