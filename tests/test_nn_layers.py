@@ -360,6 +360,7 @@ def both(fn):
     lambda L, N, G: G.smooth_l1_loss(L.ones(3), L.ones(3), beta=-1.0),
     lambda L, N, G: G.embedding(L.tensor([0, 5]), L.ones(5, 2)),
     lambda L, N, G: G.embedding(L.ones(2), L.ones(5, 2)),
+    lambda L, N, G: G.embedding(L.tensor([-1]), L.ones(5, 2)),
     lambda L, N, G: G.layer_norm(L.ones(2, 3), (4,)),
     lambda L, N, G: G.batch_norm(L.ones(1, 3), None, None, training=True),
     lambda L, N, G: G.batch_norm(L.ones(2, 3), L.zeros(4), L.ones(4)),

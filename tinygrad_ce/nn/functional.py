@@ -324,11 +324,10 @@ def embedding(input: ArrayOrTensor, weight: ArrayOrTensor, padding_idx: int | No
                            "use sparse=False (a dense gradient of the same values)")
     n = w.shape[0]
     ids = idx._data
-    if ids.size and (ids.min() < -n or ids.max() >= n):
+    if ids.size and (ids.min() < 0 or ids.max() >= n):  # negative ones too, as torch
         bad = ids.max() if ids.max() >= n else ids.min()
         raise IndexError(f"index out of range in self (embedding: input contains {bad}; "
                          f"expected values in [0, {n}))")
-    ids = np.where(ids < 0, ids + n, ids)
     if padding_idx is not None:
         if not -n <= padding_idx < n:
             raise AssertionError("Padding_idx must be within num_embeddings "
