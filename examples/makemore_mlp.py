@@ -159,7 +159,7 @@ def sample(torch: ModuleType, model: MLP, itos: dict[int, str], block_size: int,
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=10000, help="training steps (10000)")
+    parser.add_argument("--steps", type=int, default=20000, help="training steps (20000)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--block-size", type=int, default=3, help="characters of context")
     parser.add_argument("--hidden", type=int, default=200)
@@ -178,12 +178,12 @@ def main(argv: list[str] | None = None) -> None:
     Xtr, Ytr = build_dataset(words[:n1], stoi, args.block_size)
     Xdev, Ydev = build_dataset(words[n1:n2], stoi, args.block_size)
     weights = init_weights(len(stoi), block_size=args.block_size, n_hidden=args.hidden)
-    print(f"{len(words)} names, {len(Xtr)} training examples, "
-          f"{sum(v.size for v in weights.values()) + 2 * args.hidden} parameters")
+    print(f"{len(words)} names, {len(Xtr)} training examples, {len(stoi)} characters")
     start = time.perf_counter()
     model, _ = train(lib, Xtr, Ytr, weights, args.steps, args.batch_size,
                      log_every=max(1, args.steps // 10))
-    print(f"trained in {time.perf_counter() - start:.1f} s")
+    print(f"{sum(p.numel() for p in model.parameters)} parameters trained in "
+          f"{time.perf_counter() - start:.1f} s")
     print(f"train loss {split_loss(lib, model, Xtr, Ytr):.4f}, "
           f"dev loss {split_loss(lib, model, Xdev, Ydev):.4f}")
     for name in sample(lib, model, itos, args.block_size, args.samples):
