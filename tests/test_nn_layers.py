@@ -390,3 +390,18 @@ def both(fn):
 def test_bad_input_raises_torchs_error(call):
     ours, theirs = both(call)
     assert_same_error(ours, theirs)
+
+
+def test_a_trained_torch_batchnorm_loads_into_ours_and_evaluates_alike():
+    theirs = torch.nn.BatchNorm1d(3, momentum=None)
+    for seed in range(3):
+        theirs(torch.from_numpy(inputs([(8, 3)], np.float32, seed=seed)[0] * 2 + 1))
+    ours = nn.BatchNorm1d(3, momentum=None)
+    ours.load_state_dict(theirs.state_dict())
+    assert ours.num_batches_tracked.item() == 3 and ours.num_batches_tracked.dtype == np.int64
+    x = inputs([(4, 3)], np.float32, seed=9)[0]
+    assert_close(ours.eval()(tg.tensor(x)), theirs.eval()(torch.from_numpy(x)), np.float32)
+    ours.train()
+    theirs.train()
+    assert_close(ours(tg.tensor(x)), theirs(torch.from_numpy(x)), np.float32)
+    same_state(ours, theirs, np.float32)

@@ -288,6 +288,32 @@ def test_forward_and_full_backward_hooks_see_what_torchs_see(input_grad, replace
     assert log_o == []
 
 
+def test_full_backward_pre_hook_sees_and_may_replace_grad_output_as_torchs():
+    def build(N, log):
+        model = N.Sequential(N.Linear(3, 4), N.Tanh(), N.Linear(4, 2))
+
+        def pre(m, grad_output):
+            log.append(grad_output[0].detach().numpy().copy())
+            return (grad_output[0] * 2,)
+
+        handle = model[2].register_full_backward_pre_hook(pre)
+        return model, handle
+
+    log_o, log_t = [], []
+    (ours, handle), (theirs, _) = build(nn, log_o), build(torch.nn, log_t)
+    twin(ours, theirs)
+    x = inputs([(5, 3)], np.float32)[0]
+    ours(tg.tensor(x)).square().sum().backward()
+    theirs(torch.from_numpy(x)).square().sum().backward()
+    assert len(log_o) == len(log_t) == 1
+    assert_close(log_o[0], log_t[0], np.float32)
+    for (k, p), q in zip(ours.named_parameters(), theirs.parameters()):
+        assert_close(p.grad, q.grad, np.float32, k)
+    handle.remove()
+    ours(tg.tensor(x)).sum().backward()
+    assert len(log_o) == 1
+
+
 def test_forward_hook_may_replace_the_output_and_prepend_orders_hooks():
     m = nn.Linear(2, 2)
     order = []
@@ -459,7 +485,8 @@ SIGNATURES = [
     *[("", "Module." + n) for n in ("register_buffer", "state_dict", "get_submodule",
                                     "get_parameter", "get_buffer", "named_buffers",
                                     "register_forward_hook", "register_forward_pre_hook",
-                                    "register_full_backward_hook", "half", "cpu", "type")],
+                                    "register_full_backward_hook",
+                                    "register_full_backward_pre_hook", "half", "cpu", "type")],
     *[("", "Sequential." + n) for n in ("insert", "extend", "append")],
     ("", "Embedding.from_pretrained"),
 ]

@@ -76,6 +76,7 @@ class Module:
         d["_forward_pre_hooks"] = OrderedDict()
         d["_forward_hooks"] = OrderedDict()
         d["_backward_hooks"] = OrderedDict()
+        d["_backward_pre_hooks"] = OrderedDict()
 
     # ----- registration ---------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
@@ -180,7 +181,7 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         d = self.__dict__
         if not (d.get("_forward_pre_hooks") or d.get("_forward_hooks")
-                or d.get("_backward_hooks")):
+                or d.get("_backward_hooks") or d.get("_backward_pre_hooks")):
             with engine.scope(self):
                 return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
@@ -199,7 +200,7 @@ class Module:
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
         hooks = list(self._backward_hooks.values())
-        calls: dict[str, Any] = {}
+        calls: dict[str, Any] = {"pre": list(self._backward_pre_hooks.values())}
         if hooks:
             args = _wrap_inputs(self, hooks, args, calls)
         with engine.scope(self):
@@ -208,7 +209,7 @@ class Module:
             result = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
             if result is not None:
                 out = result
-        if hooks:
+        if hooks or calls["pre"]:
             out = _wrap_outputs(self, hooks, out, calls)
         return out
 
@@ -237,6 +238,13 @@ class Module:
         none); a tuple it returns replaces ``grad_input``. Modules with more than one input
         that requires grad are refused when called (register a hook per input instead)."""
         return RemovableHandle(self._backward_hooks, hook, prepend)
+
+    def register_full_backward_pre_hook(self, hook: Callable[..., Any],
+                                        prepend: bool = False) -> RemovableHandle:
+        """``hook(module, grad_output)`` runs when the gradient with respect to the module's
+        output arrives, before any flows into the module; a tuple it returns replaces
+        ``grad_output``."""
+        return RemovableHandle(self._backward_pre_hooks, hook, prepend)
 
     def register_backward_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
         raise NotImplementedError("register_backward_hook is deprecated in torch and not "
@@ -840,7 +848,17 @@ def _wrap_outputs(module: Module, hooks: list[Any], out: Any, calls: dict[str, A
         return out
 
     def backward(g: Tensor, o: Tensor) -> tuple[Tensor]:
+        for pre in calls["pre"]:
+            new = pre(module, (g,))
+            if new is not None:
+                new = tuple(new) if isinstance(new, (tuple, list)) else (new,)
+                if len(new) != 1:
+                    raise RuntimeError("Backward pre hook returned an invalid number of "
+                                       f"grad_output, got {len(new)}, but expected 1")
+                g = new[0]
         calls["grad_output"] = (g,)
+        if not hooks:
+            return (g,)
         if not calls.get("input"):  # no input needs a gradient: the hooks run now
             warnings.warn("Full backward hook is firing when gradients are computed with "
                           "respect to module outputs since no inputs require gradients.",
