@@ -72,12 +72,12 @@ def _inf_grad(lib: Any) -> Any:
     return [p]
 
 
-def _two_input_module() -> nn.Module:
-    class Add(nn.Module):
-        def forward(self, a: tg.Tensor, b: tg.Tensor) -> tg.Tensor:
-            return a + b
+def _two_output_module() -> nn.Module:
+    class Split(nn.Module):
+        def forward(self, a: tg.Tensor) -> tuple[tg.Tensor, tg.Tensor]:
+            return a * 2, a * 3
 
-    m = Add()
+    m = Split()
     m.register_full_backward_hook(lambda mod, gi, go: None)
     return m
 
@@ -310,9 +310,9 @@ ROWS = [
     Row("get_submodule: no such module", lambda: _linear()[0].get_submodule("a"),
         AttributeError, r"Linear has no attribute `a`",
         lambda: _linear()[1].get_submodule("a")),
-    Row("register_full_backward_hook: two inputs that require grad",
-        lambda: _two_input_module()(_leaf(), _leaf()), NotImplementedError,
-        r"only one is supported"),
+    Row("register_full_backward_hook: a module returning a tuple",
+        lambda: _two_output_module()(_leaf()), NotImplementedError,
+        r"returned a tuple of tensors; only a module returning one Tensor is supported"),
     Row("init.kaiming_uniform_: a 1-D tensor", lambda: nn.init.kaiming_uniform_(tg.ones(3)),
         ValueError, r"Fan in and fan out can not be computed for tensor with fewer than 2",
         lambda: T.nn.init.kaiming_uniform_(T.ones(3))),

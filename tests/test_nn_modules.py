@@ -288,6 +288,52 @@ def test_forward_and_full_backward_hooks_see_what_torchs_see(input_grad, replace
     assert log_o == []
 
 
+@pytest.mark.parametrize("b_grad", [True, False])
+@pytest.mark.parametrize("replace", [False, True])
+def test_full_backward_hook_of_a_module_with_several_inputs_matches_torch(replace, b_grad):
+    def build(N, log):
+        class Mix(N.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = N.Linear(3, 3)
+
+            def forward(self, a, scale, b):
+                return (self.lin(a) * b).tanh() * scale + a * b
+
+        m = Mix()
+
+        def hook(mod, grad_input, grad_output):
+            log.append([None if g is None else g.detach().numpy().copy()
+                        for g in (*grad_input, *grad_output)])
+            if replace:
+                return (grad_input[0] * 2, None, grad_input[2] - 1)
+            return None
+
+        m.register_full_backward_hook(hook)
+        return m
+
+    log_o, log_t = [], []
+    ours, theirs = build(nn, log_o).double(), build(torch.nn, log_t).double()
+    twin(ours, theirs)
+    a, b, scale = inputs([(4, 3), (4, 3), (3,)], np.float64)
+    ao, bo = tg.tensor(a, requires_grad=True), tg.tensor(b, requires_grad=b_grad)
+    at, bt = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=b_grad)
+    out_o, out_t = ours(ao, tg.tensor(scale), bo), theirs(at, torch.tensor(scale), bt)
+    assert_close(out_o, out_t)
+    (out_o * out_o).sum().backward()
+    (out_t * out_t).sum().backward()
+    assert len(log_o) == len(log_t) == 1
+    for g_o, g_t in zip(log_o[0], log_t[0]):
+        assert (g_o is None) == (g_t is None)
+        if g_o is not None:
+            assert_close(g_o, g_t)
+    assert_close(ao.grad, at.grad)
+    if b_grad:
+        assert_close(bo.grad, bt.grad)
+    for (k, p), q in zip(ours.named_parameters(), theirs.parameters()):
+        assert_close(p.grad, q.grad, what=k)
+
+
 def test_full_backward_pre_hook_sees_and_may_replace_grad_output_as_torchs():
     def build(N, log):
         model = N.Sequential(N.Linear(3, 4), N.Tanh(), N.Linear(4, 2))

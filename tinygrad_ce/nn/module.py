@@ -29,7 +29,7 @@ import numpy as np
 
 from tinygrad_ce import engine
 from tinygrad_ce.engine import zero_grad
-from tinygrad_ce.tensor import Tensor, _as_dtype, _view, float16, float32, float64
+from tinygrad_ce.tensor import Tensor, _as_dtype, _view, float16, float32, float64, record
 
 
 class Parameter(Tensor):
@@ -235,8 +235,8 @@ class Module:
                                     prepend: bool = False) -> RemovableHandle:
         """``hook(module, grad_input, grad_output)`` runs when the gradients with respect to
         the module's Tensor inputs are computed (tuples, ``None`` for an input that needs
-        none); a tuple it returns replaces ``grad_input``. Modules with more than one input
-        that requires grad are refused when called (register a hook per input instead)."""
+        none); a tuple it returns replaces ``grad_input``. A module returning several
+        tensors is refused when called (register a hook per output instead)."""
         return RemovableHandle(self._backward_hooks, hook, prepend)
 
     def register_full_backward_pre_hook(self, hook: Callable[..., Any],
@@ -815,17 +815,15 @@ def _wrap_inputs(module: Module, hooks: list[Any], args: tuple[Any, ...],
     calls["n_inputs"] = len(positions)
     if not grad_positions or not engine.state.enabled:
         return args
+    calls["input"] = True
     if len(grad_positions) > 1:
-        raise NotImplementedError(
-            f"register_full_backward_hook: {type(module).__name__} was called with "
-            f"{len(grad_positions)} inputs that require grad; only one is supported (hook "
-            "the inputs' gradients one by one instead)")
+        return _wrap_several_inputs(module, hooks, args, positions, grad_positions, calls)
     i = grad_positions[0]
     slot = positions.index(i)
-    calls["input"] = True
+    shapes = [(args[j].shape, args[j].dtype) for j in positions]
 
     def backward(g: Tensor, out: Tensor) -> tuple[Tensor]:
-        grad_input: list[Tensor | None] = [None] * len(positions)
+        grad_input = _zeros(shapes)
         grad_input[slot] = g
         result = _run_backward_hooks(module, hooks, tuple(grad_input),
                                      calls.get("grad_output", (None,)))
@@ -834,6 +832,45 @@ def _wrap_inputs(module: Module, hooks: list[Any], args: tuple[Any, ...],
     x = args[i]
     wrapped = _view(x, x._data, _HOOK_OP, backward)
     return (*args[:i], wrapped, *args[i + 1:])
+
+
+def _zeros(shapes: list[tuple[tuple[int, ...], np.dtype]]) -> list[Tensor | None]:
+    # torch hands the hooks zeros for the tensor inputs that need no gradient
+    return [Tensor(np.zeros(shape, dtype)) for shape, dtype in shapes]
+
+
+def _wrap_several_inputs(module: Module, hooks: list[Any], args: tuple[Any, ...],
+                         positions: list[int], grad_positions: list[int],
+                         calls: dict[str, Any]) -> tuple[Any, ...]:
+    # one node for all the inputs, so the hooks see every input's gradient at once: it
+    # holds their values side by side, and each input the module gets is a view of its part
+    xs = [args[i] for i in grad_positions]
+    dtype = xs[0].dtype
+    if any(x.dtype != dtype for x in xs):
+        raise NotImplementedError(
+            f"register_full_backward_hook: {type(module).__name__} was called with inputs "
+            f"of several dtypes ({', '.join(str(x.dtype) for x in xs)}) that require grad; "
+            "only one dtype is supported (hook the inputs' gradients one by one instead)")
+    ends = np.cumsum([x._data.size for x in xs])
+    starts = ends - [x._data.size for x in xs]
+    slots = [positions.index(i) for i in grad_positions]
+    shapes = [(args[j].shape, args[j].dtype) for j in positions]
+
+    def backward(g: Tensor, out: Tensor) -> tuple[Tensor, ...]:
+        grads = [g[int(a):int(b)].reshape(x.shape) for a, b, x in zip(starts, ends, xs)]
+        grad_input = _zeros(shapes)
+        for slot, gx in zip(slots, grads):
+            grad_input[slot] = gx
+        result = _run_backward_hooks(module, hooks, tuple(grad_input),
+                                     calls.get("grad_output", (None,)))
+        return tuple(grads) if result is None else tuple(result[slot] for slot in slots)
+
+    joined = record(np.concatenate([x._data.ravel() for x in xs]), tuple(xs), _HOOK_OP,
+                    backward)
+    out = list(args)
+    for i, a, b, x in zip(grad_positions, starts, ends, xs):
+        out[i] = joined[int(a):int(b)].view(x.shape)
+    return tuple(out)
 
 
 def _wrap_outputs(module: Module, hooks: list[Any], out: Any, calls: dict[str, Any]) -> Any:
