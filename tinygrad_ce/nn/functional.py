@@ -341,7 +341,7 @@ def embedding(input: ArrayOrTensor, weight: ArrayOrTensor, padding_idx: int | No
         if big.any():
             a[rows[big]] *= (max_norm / (norms[big] + 1e-7))[:, None].astype(a.dtype)
             w.write_(a)
-    out = w[Tensor(ids)]
+    out = w[idx]  # getitem scatters the gradient back and saves the index, as torch
     if (padding_idx is None and not scale_grad_by_freq) or not out.requires_grad:
         return out
     scale = np.ones(ids.shape)
