@@ -66,6 +66,22 @@ def _loss() -> tg.Tensor:
     return (_leaf() * 2).sum()
 
 
+def _inf_grad(lib: Any) -> Any:
+    p = lib.ones(2, requires_grad=True)
+    p.grad = lib.tensor([np.inf, 1.0])
+    return [p]
+
+
+def _two_output_module() -> nn.Module:
+    class Split(nn.Module):
+        def forward(self, a: tg.Tensor) -> tuple[tg.Tensor, tg.Tensor]:
+            return a * 2, a * 3
+
+    m = Split()
+    m.register_full_backward_hook(lambda mod, gi, go: None)
+    return m
+
+
 def _adam(model: nn.Module) -> optim.Adam:
     return optim.Adam(list(model.parameters()))
 
@@ -254,6 +270,68 @@ ROWS = [
         r"between 0 and 1, but got 1.5", lambda: T.nn.Dropout(1.5)),
     Row("Sequential: not a Module", lambda: nn.Sequential(3), TypeError, r"int, not a Module",
         lambda: T.nn.Sequential(3)),
+    Row("BatchNorm1d: 4-D input", lambda: nn.BatchNorm1d(3)(tg.ones(2, 3, 4, 5)), ValueError,
+        r"expected 2D or 3D input \(got 4D input\)",
+        lambda: T.nn.BatchNorm1d(3)(T.ones(2, 3, 4, 5))),
+    Row("BatchNorm1d: one value per channel in training",
+        lambda: nn.BatchNorm1d(3)(tg.ones(1, 3)), ValueError,
+        r"Expected more than 1 value per channel when training",
+        lambda: T.nn.BatchNorm1d(3)(T.ones(1, 3))),
+    Row("BatchNorm1d: input of another dtype",
+        lambda: nn.BatchNorm1d(3)(tg.ones(2, 3, dtype=tg.float64)), RuntimeError,
+        r"mixed dtype \(CPU\): all inputs must share same datatype",
+        lambda: T.nn.BatchNorm1d(3)(T.ones(2, 3, dtype=T.float64))),
+    Row("layer_norm: normalized_shape not the input's last dims",
+        lambda: F.layer_norm(tg.ones(2, 3), (4,)), RuntimeError,
+        r"Given normalized_shape=\[4\], expected input with shape \[\*, 4\]",
+        lambda: TF.layer_norm(T.ones(2, 3), (4,))),
+    Row("embedding: index out of range", lambda: F.embedding(tg.tensor([0, 5]), tg.ones(5, 2)),
+        IndexError, r"index out of range in self",
+        lambda: TF.embedding(T.tensor([0, 5]), T.ones(5, 2))),
+    Row("embedding: float indices", lambda: F.embedding(tg.ones(2), tg.ones(5, 2)),
+        RuntimeError, r"'indices' to have one of the following scalar types: Long, Int",
+        lambda: TF.embedding(T.ones(2), T.ones(5, 2))),
+    Row("Embedding: sparse gradients", lambda: nn.Embedding(3, 2, sparse=True), RuntimeError,
+        r"sparse gradients are not supported; use sparse=False"),
+    Row("binary_cross_entropy: input outside [0, 1]",
+        lambda: F.binary_cross_entropy(tg.ones(3) * 2, tg.ones(3)), RuntimeError,
+        r"all elements of input should be between 0 and 1",
+        lambda: TF.binary_cross_entropy(T.ones(3) * 2, T.ones(3))),
+    Row("binary_cross_entropy_with_logits: target of another size",
+        lambda: F.binary_cross_entropy_with_logits(tg.ones(2, 3), tg.ones(3)), ValueError,
+        r"Target size \(\[3\]\) must be the same as input size \(\[2, 3\]\)",
+        lambda: TF.binary_cross_entropy_with_logits(T.ones(2, 3), T.ones(3))),
+    Row("binary_cross_entropy_with_logits: pos_weight that requires grad",
+        lambda: F.binary_cross_entropy_with_logits(
+            tg.ones(3), tg.ones(3), pos_weight=tg.ones(3, requires_grad=True)), RuntimeError,
+        r"not differentiable with respect to argument 'pos_weight'",
+        lambda: TF.binary_cross_entropy_with_logits(
+            T.ones(3), T.ones(3), pos_weight=T.ones(3, requires_grad=True))),
+    Row("smooth_l1_loss: negative beta",
+        lambda: F.smooth_l1_loss(tg.ones(3), tg.ones(3), beta=-1.0), RuntimeError,
+        r"smooth_l1_loss does not support negative values for beta",
+        lambda: TF.smooth_l1_loss(T.ones(3), T.ones(3), beta=-1.0)),
+    Row("ModuleList: index out of range", lambda: nn.ModuleList([nn.ReLU()])[3], IndexError,
+        r"index 3 is out of range", lambda: T.nn.ModuleList([T.nn.ReLU()])[3]),
+    Row("get_submodule: no such module", lambda: _linear()[0].get_submodule("a"),
+        AttributeError, r"Linear has no attribute `a`",
+        lambda: _linear()[1].get_submodule("a")),
+    Row("register_full_backward_hook: a module returning a tuple",
+        lambda: _two_output_module()(_leaf()), NotImplementedError,
+        r"returned a tuple of tensors; only a module returning one Tensor is supported"),
+    Row("init.kaiming_uniform_: a 1-D tensor", lambda: nn.init.kaiming_uniform_(tg.ones(3)),
+        ValueError, r"Fan in and fan out can not be computed for tensor with fewer than 2",
+        lambda: T.nn.init.kaiming_uniform_(T.ones(3))),
+    Row("init.calculate_gain: unknown nonlinearity",
+        lambda: nn.init.calculate_gain("swish"), ValueError, r"Unsupported nonlinearity swish",
+        lambda: T.nn.init.calculate_gain("swish")),
+    Row("init: a generator argument", lambda: nn.init.normal_(tg.ones(3), generator=1),
+        TypeError, r"per-call generators are not supported; seed the global one"),
+    Row("clip_grad_norm_: non-finite norm with error_if_nonfinite",
+        lambda: nn.utils.clip_grad_norm_(_inf_grad(tg), 1.0, error_if_nonfinite=True),
+        RuntimeError, r"The total norm of order 2.0 for gradients from `parameters` is "
+        r"non-finite", lambda: T.nn.utils.clip_grad_norm_(_inf_grad(T), 1.0,
+                                                         error_if_nonfinite=True)),
     Row("load_state_dict: not a mapping", lambda: _linear()[0].load_state_dict([1, 2]),
         TypeError, r"Expected state_dict to be dict-like, got list",
         lambda: _linear()[1].load_state_dict([1, 2])),

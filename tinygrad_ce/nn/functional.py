@@ -15,7 +15,9 @@ Their shared machinery (argument checks, the numpy forward and gradient) is
 
 from __future__ import annotations
 
+import numbers
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -37,6 +39,7 @@ from tinygrad_ce.nn.cross_entropy import (
     reduce_losses,
     target_index,
 )
+from tinygrad_ce.random import generator
 from tinygrad_ce.stable import row_max
 from tinygrad_ce.tensor import Tensor, record, where
 from tinygrad_ce.unsupported import FUNCTIONAL_HINTS, missing
@@ -101,33 +104,22 @@ def mse_loss(input: ArrayOrTensor, target: ArrayOrTensor, size_average: bool | N
     With ``weight`` (of the input's shape): sum(w (x - y)^2) / sum(w) for 'mean'."""
     x, y = as_tensor_arg(input, "input"), as_tensor_arg(target, "target")
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
-    if y.dtype.kind != "f":
-        y = y.to(x.dtype)
-    if x.shape != y.shape:
-        try:
-            np.broadcast_shapes(x.shape, y.shape)
-        except ValueError:
-            raise RuntimeError(
-                f"mse_loss: target of shape {y.shape} cannot be broadcast to input of "
-                f"shape {x.shape}"
-            ) from None
-        warnings.warn(
-            f"Using a target size ({y.shape}) that is different to the input size "
-            f"({x.shape}). This will likely lead to incorrect results due to broadcasting. "
-            "Please ensure they have the same size.", UserWarning, stacklevel=2)
-    diff = x - y
-    sq = diff * diff
-    if weight is not None:
-        w = as_tensor_arg(weight, "weight")
-        if w.shape != x.shape:
-            raise ValueError(f"Weights and input must have the same size. (weight has shape "
-                             f"{w.shape}; the input {x.shape})")
-        sq = sq * w
-        if reduction == "mean":
-            return sq.sum() / w.sum()
-    if reduction == "none":
-        return sq
-    return sq.sum() if reduction == "sum" else sq.mean()
+    diff = x - _same_shape_target(x, y, "mse_loss")
+    return _weighted_reduce(diff * diff, weight, x, reduction)
+
+
+def _weighted_reduce(losses: Tensor, weight: ArrayOrTensor | None, x: Tensor,
+                     reduction: str) -> Tensor:
+    """mse_loss's and l1_loss's ``weight`` (of the input's shape): sum(w l) / sum(w) for
+    'mean'; the plain reduction without it."""
+    if weight is None:
+        return _reduce(losses, reduction)
+    w = as_tensor_arg(weight, "weight")
+    if w.shape != x.shape:
+        raise ValueError(f"Weights and input must have the same size. (weight has shape "
+                         f"{w.shape}; the input {x.shape})")
+    losses = losses * w
+    return losses.sum() / w.sum() if reduction == "mean" else _reduce(losses, reduction)
 
 
 def cross_entropy(input: ArrayOrTensor, target: ArrayOrTensor | int,
@@ -281,9 +273,330 @@ def nll_loss(input: ArrayOrTensor, target: ArrayOrTensor | int,
     return total / dt.type(a.denominator())
 
 
+# ----- layers as functions -------------------------------------------------------------
+def linear(input: ArrayOrTensor, weight: ArrayOrTensor,
+           bias: ArrayOrTensor | None = None) -> Tensor:
+    """y = x W^T + b, with ``W`` of shape ``(out_features, in_features)``."""
+    x, w = as_tensor_arg(input, "input"), as_tensor_arg(weight, "weight")
+    if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[-1]:
+        raise RuntimeError(f"linear: input of shape {x.shape} and weight of shape {w.shape} "
+                           "cannot be multiplied: expected input (..., in_features) and "
+                           "weight (out_features, in_features)")
+    y = x @ w.T
+    return y if bias is None else y + as_tensor_arg(bias, "bias")
+
+
+def dropout(input: ArrayOrTensor, p: float = 0.5, training: bool = True,
+            inplace: bool = False) -> Tensor:
+    """In training, zero each element with probability ``p`` and scale the rest by
+    ``1 / (1 - p)``; otherwise the identity. The mask comes from the global generator."""
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p!r}")
+    x = as_tensor_arg(input, "input")
+    if not training or p == 0:
+        return x
+    keep = generator().random(x.shape) >= p
+    mask = Tensor((keep * (0.0 if p == 1 else 1 / (1 - p))).astype(x.dtype))
+    return x.mul_(mask) if inplace else x * mask
+
+
+def _grad_scaled(x: Tensor, scale: np.ndarray) -> Tensor:
+    # the identity whose backward multiplies the gradient by ``scale`` (broadcast)
+    s = scale.astype(x.dtype)
+    return record(x._data.copy(), (x,), "embedding_backward_scale", lambda g, out: (g * s,))
+
+
+def embedding(input: ArrayOrTensor, weight: ArrayOrTensor, padding_idx: int | None = None,
+              max_norm: float | None = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Rows of ``weight`` picked by the integer ``input``: ``weight[input]``; the gradient
+    is scattered back, summed where an index repeats. ``padding_idx``'s row gets no
+    gradient; ``scale_grad_by_freq`` divides each row's gradient by its count in ``input``;
+    ``max_norm`` first renormalises, in place, the picked rows longer than it, as torch's."""
+    idx, w = as_tensor_arg(input, "input"), as_tensor_arg(weight, "weight")
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
+                           f"following scalar types: Long, Int; but got {idx.dtype} instead "
+                           "(embedding: input holds row indices)")
+    if w.ndim != 2:
+        raise RuntimeError(f"'weight' must be 2-D (embedding: got shape {w.shape})")
+    if sparse:
+        raise RuntimeError("embedding(sparse=True): sparse gradients are not supported; "
+                           "use sparse=False (a dense gradient of the same values)")
+    n = w.shape[0]
+    ids = idx._data
+    if ids.size and (ids.min() < 0 or ids.max() >= n):  # negative ones too, as torch
+        bad = ids.max() if ids.max() >= n else ids.min()
+        raise IndexError(f"index out of range in self (embedding: input contains {bad}; "
+                         f"expected values in [0, {n}))")
+    if padding_idx is not None:
+        if not -n <= padding_idx < n:
+            raise AssertionError("Padding_idx must be within num_embeddings "
+                                 f"(padding_idx={padding_idx}, num_embeddings={n})")
+        padding_idx = padding_idx + n if padding_idx < 0 else padding_idx
+    if max_norm is not None:
+        rows = np.unique(ids)
+        a = w.numpy()
+        norms = np.linalg.norm(a[rows], ord=norm_type, axis=1)
+        big = norms > max_norm
+        if big.any():
+            a[rows[big]] *= (max_norm / (norms[big] + 1e-7))[:, None].astype(a.dtype)
+            w.write_(a)
+    out = w[idx]  # getitem scatters the gradient back and saves the index, as torch
+    if (padding_idx is None and not scale_grad_by_freq) or not out.requires_grad:
+        return out
+    scale = np.ones(ids.shape)
+    if scale_grad_by_freq:
+        counts = np.bincount(ids.ravel(), minlength=n)
+        scale = 1.0 / counts[ids]
+    if padding_idx is not None:
+        scale = np.where(ids == padding_idx, 0.0, scale)
+    return _grad_scaled(out, scale[..., None])
+
+
+def layer_norm(input: ArrayOrTensor, normalized_shape: int | Sequence[int],
+               weight: ArrayOrTensor | None = None, bias: ArrayOrTensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """(x - mean) / sqrt(var + eps) * weight + bias, the mean and the (biased) variance
+    taken over the last ``len(normalized_shape)`` dims; composed of Tensor ops."""
+    x = as_tensor_arg(input, "input")
+    shape = _shape(normalized_shape)
+    k = len(shape)
+    if k == 0 or x.shape[x.ndim - k:] != shape or x.ndim < k:
+        raise RuntimeError(
+            f"Given normalized_shape={list(shape)}, expected input with shape "
+            f"[*, {', '.join(map(str, shape))}], but got input of size{list(x.shape)}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != shape:
+            raise RuntimeError(f"layer_norm: {name} of shape {tuple(t.shape)}; expected "
+                               f"normalized_shape {shape}")
+    _same_dtype(x, "layer_norm", weight=weight, bias=bias)
+    dims = tuple(range(x.ndim - k, x.ndim))
+    centred = x - x.mean(dims, keepdim=True)
+    y = centred / (centred.square().mean(dims, keepdim=True) + eps).sqrt()
+    if weight is not None:
+        y = y * as_tensor_arg(weight, "weight")
+    return y if bias is None else y + as_tensor_arg(bias, "bias")
+
+
+def _shape(shape: int | Sequence[int]) -> tuple[int, ...]:
+    return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
+
+
+def batch_norm(input: ArrayOrTensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: ArrayOrTensor | None = None, bias: ArrayOrTensor | None = None,
+               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalise each channel (dim 1) over the batch and any further dims:
+    (x - mean) / sqrt(var + eps) * weight + bias. In training the batch's statistics are
+    used (the biased variance) and the running ones, when given, move towards them in
+    place: r = (1 - momentum) r + momentum * batch (the unbiased variance, as torch's);
+    otherwise ``running_mean`` and ``running_var`` are used."""
+    x = as_tensor_arg(input, "input")
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: expected an input of 2 or more dims (N, C, ...), "
+                         f"got shape {x.shape}")
+    c = x.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and t.numel() != c:  # type: ignore[union-attr]
+            raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")  # type: ignore[union-attr]
+    _same_dtype(x, "batch_norm", running_mean=running_mean, running_var=running_var,
+                weight=weight, bias=bias)
+    dims = (0, *range(2, x.ndim))
+    shape = (1, c) + (1,) * (x.ndim - 2)
+    mean: Any
+    if training:
+        n = x.numel() // c
+        if n <= 1:
+            raise ValueError("Expected more than 1 value per channel when training, got "
+                             f"input size {list(x.shape)}")
+        mean = x.mean(dims, keepdim=True)
+        centred = x - mean
+        var = centred.square().mean(dims, keepdim=True)
+        batch_mean, batch_var = mean._data.reshape(c), var._data.reshape(c) * (n / (n - 1))
+        for r, value in ((running_mean, batch_mean), (running_var, batch_var)):
+            if r is not None:
+                a = r.numpy()
+                r.write_(a * (1 - momentum) + value.astype(a.dtype) * momentum)
+        y = centred / (var + eps).sqrt()
+    else:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("batch_norm: running_mean and running_var must be given "
+                               "when training=False")
+        mean = running_mean._data.reshape(shape).astype(x.dtype)
+        std = np.sqrt(running_var._data.reshape(shape).astype(x.dtype) + x.dtype.type(eps))
+        y = (x - mean) / std
+    if weight is not None:
+        y = y * as_tensor_arg(weight, "weight").reshape(shape)
+    return y if bias is None else y + as_tensor_arg(bias, "bias").reshape(shape)
+
+
+# ----- more losses ----------------------------------------------------------------------
+def _same_shape_target(x: Tensor, y: Tensor, name: str) -> Tensor:
+    """mse_loss's and l1_loss's target: broadcast to the input with torch's warning."""
+    if y.dtype.kind != "f":
+        y = y.to(x.dtype)
+    if x.shape != y.shape:
+        try:
+            np.broadcast_shapes(x.shape, y.shape)
+        except ValueError:
+            raise RuntimeError(
+                f"{name}: target of shape {y.shape} cannot be broadcast to input of "
+                f"shape {x.shape}"
+            ) from None
+        warnings.warn(
+            f"Using a target size ({y.shape}) that is different to the input size "
+            f"({x.shape}). This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.", UserWarning, stacklevel=3)
+    return y
+
+
+def _reduce(losses: Tensor, reduction: str) -> Tensor:
+    if reduction == "none":
+        return losses
+    return losses.sum() if reduction == "sum" else losses.mean()
+
+
+def l1_loss(input: ArrayOrTensor, target: ArrayOrTensor, size_average: bool | None = None,
+            reduce: bool | None = None, reduction: str = "mean",
+            weight: ArrayOrTensor | None = None) -> Tensor:
+    """|x - y|, reduced; d/dx = sign(x - y) (0 where x == y, as torch's). With ``weight``
+    (of the input's shape): sum(w |x - y|) / sum(w) for 'mean'."""
+    x, y = as_tensor_arg(input, "input"), as_tensor_arg(target, "target")
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    return _weighted_reduce((x - _same_shape_target(x, y, "l1_loss")).abs(), weight, x,
+                            reduction)
+
+
+def smooth_l1_loss(input: ArrayOrTensor, target: ArrayOrTensor,
+                   size_average: bool | None = None, reduce: bool | None = None,
+                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = x - y); beta = 0 is l1."""
+    x, y = as_tensor_arg(input, "input"), as_tensor_arg(target, "target")
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    if beta < 0:
+        raise RuntimeError(f"smooth_l1_loss does not support negative values for beta. "
+                           f"(beta={beta})")
+    d = x - _same_shape_target(x, y, "smooth_l1_loss")
+    if beta == 0:
+        return _reduce(d.abs(), reduction)
+    a = d.abs()
+    return _reduce(where(a < beta, d.square() * (0.5 / beta), a - 0.5 * beta), reduction)
+
+
+def _torch_name(dt: np.dtype) -> str:
+    return {"float16": "Half", "float32": "Float", "float64": "Double", "int64": "Long",
+            "int32": "Int", "bool": "Bool"}.get(dt.name, dt.name)
+
+
+def _same_dtype(x: Tensor, fn: str, **others: Any) -> None:
+    for name, t in others.items():
+        if isinstance(t, Tensor) and t.dtype != x.dtype:
+            raise RuntimeError(f"mixed dtype (CPU): all inputs must share same datatype. "
+                               f"({fn}: input has dtype {x.dtype}, {name} {t.dtype}; cast "
+                               "the module or the input, e.g. module.to(input.dtype))")
+
+
+def _not_differentiable(name: str, **args: Any) -> None:
+    for arg, t in args.items():
+        if isinstance(t, Tensor) and t.requires_grad and state.enabled:
+            raise RuntimeError(f"The function '{name}' is not differentiable with respect to "
+                               f"argument '{arg}'. This input cannot have requires_grad True.")
+
+
+def _bce_target(x: Tensor, y: Tensor, name: str, message: str) -> None:
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"{name}: input has dtype {x.dtype}; expected a floating point "
+                           "tensor")
+    if y.shape != x.shape:
+        raise ValueError(message.format(t=list(y.shape), i=list(x.shape)))
+
+
+def binary_cross_entropy(input: ArrayOrTensor, target: ArrayOrTensor,
+                         weight: ArrayOrTensor | None = None,
+                         size_average: bool | None = None, reduce: bool | None = None,
+                         reduction: str = "mean") -> Tensor:
+    """-w (y log p + (1 - y) log(1 - p)) of probabilities ``p``, each log clamped at -100 as
+    torch's; d/dp = w (p - y) / max(p (1 - p), 1e-12), d/dy = w (log(1 - p) - log p)
+    (unclamped: infinite at p = 0 or 1, as torch's)."""
+    x, y = as_tensor_arg(input, "input"), as_tensor_arg(target, "target")
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    _bce_target(x, y, "binary_cross_entropy",
+                "Using a target size ({t}) that is different to the input size ({i}) is "
+                "deprecated. Please ensure they have the same size.")
+    _not_differentiable("binary_cross_entropy", weight=weight)
+    if y.dtype != x.dtype:
+        raise RuntimeError(f"Found dtype {_torch_name(y.dtype)} but expected "
+                           f"{_torch_name(x.dtype)} (binary_cross_entropy: target has dtype "
+                           f"{y.dtype}, input {x.dtype}; convert the target with "
+                           ".to(input.dtype))")
+    p = x._data
+    if p.size and not ((p >= 0) & (p <= 1)).all():
+        raise RuntimeError("all elements of input should be between 0 and 1 "
+                           f"(binary_cross_entropy: input holds values in "
+                           f"[{p.min()}, {p.max()}]; apply sigmoid first, or use "
+                           "binary_cross_entropy_with_logits)")
+    with np.errstate(divide="ignore"):
+        log_p, log_q = np.maximum(np.log(p), -100), np.maximum(np.log1p(-p), -100)
+    tv = y._data
+    data = -(tv * log_p + (1 - tv) * log_q)
+
+    def backward(g: Tensor, out: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        # torch's floor is the float 1e-12, even in float64
+        gx = g * (x - y) / (x * (1 - x)).clamp(min=float(np.float32(1e-12))) \
+            if x.requires_grad else None
+        gy = None
+        if y.requires_grad:
+            with np.errstate(divide="ignore"):
+                gy = g * ((1 - x).log() - x.log())  # unclamped, as torch's
+        return gx, gy
+
+    losses = record(data.astype(x.dtype), (x, y), "binary_cross_entropy", backward)
+    if weight is not None:
+        losses = losses * as_tensor_arg(weight, "weight")
+    return _reduce(losses, reduction)
+
+
+def _softplus_neg(x: Tensor) -> Tensor:
+    # log(1 + e^-x), never overflowing; d/dx = -sigmoid(-x) = sigmoid(x) - 1
+    return record(np.logaddexp(0, -x._data).astype(x.dtype), (x,), "softplus_neg",
+                  lambda g, out: (g * (x.sigmoid() - 1),))
+
+
+def binary_cross_entropy_with_logits(input: ArrayOrTensor, target: ArrayOrTensor,
+                                     weight: ArrayOrTensor | None = None,
+                                     size_average: bool | None = None,
+                                     reduce: bool | None = None, reduction: str = "mean",
+                                     pos_weight: ArrayOrTensor | None = None) -> Tensor:
+    """binary_cross_entropy(sigmoid(x), y) without forming sigmoid(x):
+    l = (1 - y) x + (1 + (pw - 1) y) log(1 + e^-x), stable for any x; with no
+    ``pos_weight`` d/dx = sigmoid(x) - y. ``weight`` and ``pos_weight`` broadcast."""
+    x, y = as_tensor_arg(input, "input"), as_tensor_arg(target, "target")
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    _bce_target(x, y, "binary_cross_entropy_with_logits",
+                "Target size ({t}) must be the same as input size ({i})")
+    _not_differentiable("binary_cross_entropy_with_logits", weight=weight,
+                        pos_weight=pos_weight)
+    if y.dtype.kind != "f":
+        raise RuntimeError(f"result type {_torch_name(x.dtype)} can't be cast to the desired "
+                           f"output type {_torch_name(y.dtype)} (binary_cross_entropy_with_"
+                           f"logits: the target has dtype {y.dtype}; expected probabilities, "
+                           "a floating point tensor: .float() it)")
+    if pos_weight is None:
+        losses = (1 - y) * x + _softplus_neg(x)
+    else:
+        pw = as_tensor_arg(pos_weight, "pos_weight")
+        losses = (1 - y) * x + (1 + (pw - 1) * y) * _softplus_neg(x)
+    if weight is not None:
+        losses = losses * as_tensor_arg(weight, "weight")
+    return _reduce(losses, reduction)
+
+
 __all__ = [
     "softmax", "log_softmax", "one_hot", "mse_loss", "nll_loss", "cross_entropy",
-    "cross_entropy_unfused", "cross_entropy_grad",
+    "cross_entropy_unfused", "cross_entropy_grad", "linear", "dropout", "embedding",
+    "layer_norm", "batch_norm", "l1_loss", "smooth_l1_loss", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
 ]
 
 

@@ -15,12 +15,14 @@ destroys the previous checkpoint.
 
 from __future__ import annotations
 
+import itertools
 import operator
 import os
 import tempfile
+import warnings
 import zipfile
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -28,7 +30,7 @@ import numpy as np
 from tinygrad_ce import engine
 from tinygrad_ce.dtypes import as_dtype
 from tinygrad_ce.engine import zero_grad
-from tinygrad_ce.tensor import Tensor, float32, float64
+from tinygrad_ce.tensor import Tensor, _view, float16, float32, float64, record
 
 
 class Parameter(Tensor):
@@ -68,6 +70,10 @@ class Module:
     _buffers: OrderedDict[str, Any]  # a Tensor or None
     _non_persistent_buffers_set: set[str]
     _modules: OrderedDict[str, Any]  # a Module or None
+    _forward_pre_hooks: OrderedDict[int, Any]
+    _forward_hooks: OrderedDict[int, Any]
+    _backward_hooks: OrderedDict[int, Any]
+    _backward_pre_hooks: OrderedDict[int, Any]
 
     def __init__(self) -> None:
         d = self.__dict__
@@ -76,6 +82,10 @@ class Module:
         d["_buffers"] = OrderedDict()
         d["_non_persistent_buffers_set"] = set()
         d["_modules"] = OrderedDict()
+        d["_forward_pre_hooks"] = OrderedDict()
+        d["_forward_hooks"] = OrderedDict()
+        d["_backward_hooks"] = OrderedDict()
+        d["_backward_pre_hooks"] = OrderedDict()
 
     # ----- registration ---------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
@@ -178,8 +188,76 @@ class Module:
                                   '"forward" function')
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        d = self.__dict__
+        if not (d.get("_forward_pre_hooks") or d.get("_forward_hooks")
+                or d.get("_backward_hooks") or d.get("_backward_pre_hooks")):
+            with engine.scope(self):
+                return self.forward(*args, **kwargs)
+        return self._call_with_hooks(args, kwargs)
+
+    def _call_with_hooks(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        for hook, with_kwargs in list(self._forward_pre_hooks.values()):
+            if with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError("forward pre-hook must return None or a tuple of "
+                                           f"(new_args, new_kwargs), but got {result}.")
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        hooks = list(self._backward_hooks.values())
+        calls: dict[str, Any] = {"pre": list(self._backward_pre_hooks.values())}
+        if hooks:
+            args = _wrap_inputs(self, hooks, args, calls)
         with engine.scope(self):
-            return self.forward(*args, **kwargs)
+            out = self.forward(*args, **kwargs)
+        for hook, with_kwargs in list(self._forward_hooks.values()):
+            result = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
+            if result is not None:
+                out = result
+        if hooks or calls["pre"]:
+            out = _wrap_outputs(self, hooks, out, calls)
+        return out
+
+    # ----- hooks ------------------------------------------------------------------------
+    def register_forward_pre_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """``hook(module, args)`` runs before ``forward``; it may return new args (a tuple,
+        or one value). With ``with_kwargs``: ``hook(module, args, kwargs)`` returning None
+        or ``(args, kwargs)``."""
+        return RemovableHandle(self._forward_pre_hooks, (hook, with_kwargs), prepend)
+
+    def register_forward_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
+                              with_kwargs: bool = False,
+                              always_call: bool = False) -> RemovableHandle:
+        """``hook(module, args, output)`` runs after ``forward``; a value it returns replaces
+        the output. With ``with_kwargs``: ``hook(module, args, kwargs, output)``."""
+        if always_call:
+            raise NotImplementedError("register_forward_hook(always_call=True) is not "
+                                      "supported: leave always_call=False")
+        return RemovableHandle(self._forward_hooks, (hook, with_kwargs), prepend)
+
+    def register_full_backward_hook(self, hook: Callable[..., Any],
+                                    prepend: bool = False) -> RemovableHandle:
+        """``hook(module, grad_input, grad_output)`` runs when the gradients with respect to
+        the module's Tensor inputs are computed (tuples, ``None`` for an input that needs
+        none); a tuple it returns replaces ``grad_input``. A module returning several
+        tensors is refused when called (register a hook per output instead)."""
+        return RemovableHandle(self._backward_hooks, hook, prepend)
+
+    def register_full_backward_pre_hook(self, hook: Callable[..., Any],
+                                        prepend: bool = False) -> RemovableHandle:
+        """``hook(module, grad_output)`` runs when the gradient with respect to the module's
+        output arrives, before any flows into the module; a tuple it returns replaces
+        ``grad_output``."""
+        return RemovableHandle(self._backward_pre_hooks, hook, prepend)
+
+    def register_backward_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        raise NotImplementedError("register_backward_hook is deprecated in torch and not "
+                                  "supported here: use register_full_backward_hook")
 
     # ----- traversal ----------------------------------------------------------------------
     def named_modules(self, memo: set[Module] | None = None, prefix: str = "",
@@ -289,7 +367,7 @@ class Module:
                 dtype = arg.dtype
             elif isinstance(arg, bool):  # non_blocking, positionally
                 continue
-            elif isinstance(arg, str) and arg.split(":")[0] == "cpu":
+            elif isinstance(arg, str) or type(arg).__name__ == "device":
                 device = arg
             else:
                 dtype = arg
@@ -311,33 +389,89 @@ class Module:
     def double(self) -> Module:
         return self.to(float64)
 
+    def half(self) -> Module:
+        return self.to(float16)
+
+    def cpu(self) -> Module:
+        """The only device: nothing to move."""
+        return self
+
+    def type(self, dst_type: Any) -> Module:
+        """Cast every parameter and buffer to ``dst_type``, integer buffers too (as torch's
+        ``Module.type``; ``to(dtype)`` casts only the floating-point ones)."""
+        dt = as_dtype(dst_type)
+        for t in [*self.parameters(), *self.buffers()]:
+            if t.dtype != dt:
+                t.write_(t._data.astype(dt), assign=True)
+                if t.grad is not None:
+                    t.grad = Tensor(t.grad._data.astype(dt))
+        return self
+
+    # ----- lookup by dotted name --------------------------------------------------------
+    def get_submodule(self, target: str) -> Module:
+        """The submodule at the dotted path ``target`` (``""`` is the module itself)."""
+        if target == "":
+            return self
+        mod: Module = self
+        for item in target.split("."):
+            if not hasattr(mod, item):
+                raise AttributeError(f"{type(mod).__name__} has no attribute `{item}`")
+            mod = getattr(mod, item)
+            if not isinstance(mod, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module")
+        return mod
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at the dotted path ``target`` (``"layers.0.weight"``)."""
+        module_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(module_path)
+        if not hasattr(mod, name):
+            raise AttributeError(f"{type(mod).__name__} has no attribute `{name}`")
+        param = getattr(mod, name)
+        if not isinstance(param, Parameter):
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return param
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at the dotted path ``target`` (``"bn.running_mean"``)."""
+        module_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(module_path)
+        if not hasattr(mod, name):
+            raise AttributeError(f"{type(mod).__name__} has no attribute `{name}`")
+        if name not in mod._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return getattr(mod, name)
+
     def float(self) -> Module:
         return self.to(float32)
 
     # ----- state ------------------------------------------------------------------------------
-    def _state_items(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
-        """Every key of the state dict with its tensor, in torch's order: each module's
-        parameters, then its persistent buffers, then its children's; a shared module or a
-        tied weight under every name it has (torch's state dicts hold them all)."""
+    def state_dict(self, *args: Any, destination: Any = None, prefix: str = "",
+                   keep_vars: bool = False) -> OrderedDict[str, Any]:
+        """Parameters and persistent buffers by torch's dotted key names, in torch's order
+        (each module's parameters, then its persistent buffers, then its children's; a
+        shared module or a tied weight under every name it has), as numpy arrays (copies: a
+        snapshot that later training steps leave alone); ``keep_vars=True`` gives the
+        tensors themselves. ``destination`` (a dict) is filled and returned. One walk."""
+        if args:  # torch's deprecated positional form: (destination, prefix, keep_vars)
+            warnings.warn("Positional args are being deprecated, use kwargs instead.",
+                          FutureWarning, stacklevel=2)
+            if len(args) > 3:
+                raise TypeError(f"state_dict() takes at most 3 positional arguments, got "
+                                f"{len(args)}")
+            destination, prefix, keep_vars = (*args, *(destination, prefix, keep_vars)  # type: ignore[misc]
+                                              [len(args):])
+        out: Any = OrderedDict() if destination is None else destination
         for mod_name, module in self.named_modules(remove_duplicate=False):
             skip = module._non_persistent_buffers_set
-            for registry in (module._parameters, module._buffers):
-                for name, t in registry.items():
-                    if t is not None and not (registry is module._buffers and name in skip):
-                        yield f"{prefix}{mod_name}.{name}" if mod_name else prefix + name, t
-
-    def state_dict(self, *, destination: Any = None, prefix: str = "",
-                   keep_vars: bool = False) -> OrderedDict[str, Any]:
-        """Parameters and persistent buffers by torch's dotted key names, as numpy arrays
-        (copies: a snapshot that later training steps leave alone); ``keep_vars=True``
-        gives the tensors themselves. ``destination`` (a dict) is filled and returned."""
-        out: Any = OrderedDict() if destination is None else destination
-        for key, t in self._state_items(prefix):
-            out[key] = t if keep_vars else t._data.copy()
+            head = f"{prefix}{mod_name}." if mod_name else prefix
+            for name, t in module._parameters.items():
+                if t is not None:
+                    out[head + name] = t if keep_vars else t._data.copy()
+            for name, t in module._buffers.items():
+                if t is not None and name not in skip:
+                    out[head + name] = t if keep_vars else t._data.copy()
         return out
-
-    def _state_tensors(self) -> OrderedDict[str, Tensor]:
-        return OrderedDict(self._state_items())
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True,
                         assign: bool = False) -> IncompatibleKeys:
@@ -351,7 +485,7 @@ class Module:
             raise TypeError(
                 f"Expected state_dict to be dict-like, got {type(state_dict).__name__}."
             )
-        own = self._state_tensors()
+        own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         errors: list[str] = []
@@ -472,9 +606,327 @@ class Sequential(Module):
             raise IndexError(f"index {i} is out of range for a Sequential of length {n}")
         return items[i][1]
 
+    def __setitem__(self, index: int, module: Module) -> None:
+        key = list(self._modules)[_position(index, len(self), "Sequential")]
+        setattr(self, key, module)
+
+    def __delitem__(self, index: int | slice) -> None:
+        keys = list(self._modules)
+        doomed = keys[index] if isinstance(index, slice) else \
+            [keys[_position(index, len(keys), "Sequential")]]
+        for key in doomed:
+            delattr(self, key)
+        _renumber(self, list(self._modules.values()))  # as torch: the keys stay "0", "1", ...
+
     def append(self, module: Module) -> Sequential:
         self.add_module(str(len(self)), module)
         return self
+
+    def extend(self, sequential: Iterable[Module]) -> Sequential:
+        for m in sequential:
+            self.append(m)
+        return self
+
+    def insert(self, index: int, module: Module) -> Sequential:
+        if not isinstance(module, Module):
+            raise AssertionError(f"module should be of type: {Module}")
+        n = len(self)
+        if not -n <= index <= n:
+            raise IndexError(f"Index out of range: {index}")
+        index = index + n if index < 0 else index
+        items = list(self._modules.values())
+        items.insert(index, module)
+        _renumber(self, items)
+        return self
+
+
+def _renumber(container: Module, modules: list[Module]) -> None:
+    """Register ``modules`` as the container's children "0", "1", ... and nothing else."""
+    for key in list(container._modules):
+        delattr(container, key)
+    for i, m in enumerate(modules):
+        container.add_module(str(i), m)
+
+
+def _position(index: Any, n: int, kind: str) -> int:
+    try:
+        i = operator.index(index)
+    except TypeError:
+        raise TypeError(f"{kind} indices must be integers or slices, not "
+                        f"{type(index).__name__}") from None
+    if not -n <= i < n:
+        raise IndexError(f"index {i} is out of range for a {kind} of length {n}")
+    return i + n if i < 0 else i
+
+
+class ModuleList(Module):
+    """A list of modules, each registered (``"0"``, ``"1"``, ...) so that its parameters
+    are the owner's; it has no ``forward``: iterate over it."""
+
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return ModuleList(list(self._modules.values())[index])
+        return self._modules[str(_position(index, len(self), "ModuleList"))]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        setattr(self, str(_position(index, len(self), "ModuleList")), module)
+
+    def __delitem__(self, index: int | slice) -> None:
+        keys = list(self._modules)
+        doomed = keys[index] if isinstance(index, slice) else \
+            [keys[_position(index, len(keys), "ModuleList")]]
+        for key in doomed:
+            delattr(self, key)
+        _renumber(self, list(self._modules.values()))  # as torch's
+
+    def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
+        return self.extend(modules)
+
+    def __add__(self, other: Iterable[Module]) -> ModuleList:
+        return ModuleList(itertools.chain(self, other))
+
+    def append(self, module: Module) -> ModuleList:
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        if isinstance(modules, (Module, str)) or not isinstance(modules, Iterable):
+            raise TypeError("ModuleList.extend should be called with an iterable, but got "
+                            + type(modules).__name__)
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        items = list(self._modules.values())
+        items.insert(index, module)
+        _renumber(self, items)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("ModuleList has no forward: iterate over it and call "
+                                  "each module")
+
+
+class ModuleDict(Module):
+    """A dict of modules, each registered under its key (in insertion order)."""
+
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None
+                 = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        self.add_module(key, module)
+
+    def __delitem__(self, key: str) -> None:
+        del self._modules[key]
+        object.__delattr__(self, key)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._modules
+
+    def keys(self) -> Any:
+        return self._modules.keys()
+
+    def values(self) -> Any:
+        return self._modules.values()
+
+    def items(self) -> Any:
+        return self._modules.items()
+
+    def pop(self, key: str) -> Module:
+        m = self[key]
+        del self[key]
+        return m
+
+    def clear(self) -> None:
+        for key in list(self._modules):
+            del self[key]
+
+    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
+        if isinstance(modules, Mapping):
+            pairs = list(modules.items())
+        elif isinstance(modules, Iterable) and not isinstance(modules, (str, Module)):
+            pairs = []
+            for j, m in enumerate(modules):
+                if not isinstance(m, Iterable) or isinstance(m, (str, Module)):
+                    raise TypeError(f"ModuleDict update sequence element #{j} should be "
+                                    f"Iterable; is {type(m).__name__}")
+                m = tuple(m)  # type: ignore[assignment]
+                if len(m) != 2:
+                    raise ValueError(f"ModuleDict update sequence element #{j} has length "
+                                     f"{len(m)}; 2 is required")
+                pairs.append(m)
+        else:
+            raise TypeError("ModuleDict.update should be called with an iterable of "
+                            f"key/value pairs, but got {type(modules).__name__}")
+        for key, m in pairs:
+            self[key] = m
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("ModuleDict has no forward: pick a module by its key")
+
+
+class RemovableHandle:
+    """What registering a hook returns: ``handle.remove()`` unregisters it (also as a
+    context manager, on exit)."""
+
+    _ids = itertools.count()
+
+    def __init__(self, hooks: OrderedDict[int, Any], entry: Any, prepend: bool = False) -> None:
+        self.id = next(RemovableHandle._ids)
+        self._hooks = hooks
+        hooks[self.id] = entry
+        if prepend:
+            hooks.move_to_end(self.id, last=False)
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
+
+
+# Full backward hooks, as torch's BackwardHook: the output passes through an identity view
+# whose backward notes grad_output; the input through one whose backward hands
+# (grad_input, grad_output) to the hooks and returns what they return instead.
+_HOOK_OP = "BackwardHookFunctionBackward"
+
+
+def _wrap_inputs(module: Module, hooks: list[Any], args: tuple[Any, ...],
+                 calls: dict[str, Any]) -> tuple[Any, ...]:
+    positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+    grad_positions = [i for i in positions if args[i].requires_grad]
+    calls["n_inputs"] = len(positions)
+    if not grad_positions or not engine.state.enabled:
+        return args
+    calls["input"] = True
+    if len(grad_positions) > 1:
+        return _wrap_several_inputs(module, hooks, args, positions, grad_positions, calls)
+    i = grad_positions[0]
+    slot = positions.index(i)
+    shapes = [(args[j].shape, args[j].dtype) for j in positions]
+
+    def backward(g: Tensor, out: Tensor) -> tuple[Tensor]:
+        grad_input = _zeros(shapes)
+        grad_input[slot] = g
+        result = _run_backward_hooks(module, hooks, tuple(grad_input),
+                                     calls.get("grad_output", (None,)))
+        return (result[slot] if result is not None else g,)
+
+    x = args[i]
+    wrapped = _view(x, x._data, _HOOK_OP, backward)
+    return (*args[:i], wrapped, *args[i + 1:])
+
+
+def _zeros(shapes: list[tuple[tuple[int, ...], np.dtype]]) -> list[Tensor | None]:
+    # torch hands the hooks zeros for the tensor inputs that need no gradient
+    return [Tensor(np.zeros(shape, dtype)) for shape, dtype in shapes]
+
+
+def _wrap_several_inputs(module: Module, hooks: list[Any], args: tuple[Any, ...],
+                         positions: list[int], grad_positions: list[int],
+                         calls: dict[str, Any]) -> tuple[Any, ...]:
+    # one node for all the inputs, so the hooks see every input's gradient at once: it
+    # holds their values side by side, and each input the module gets is a view of its part
+    xs = [args[i] for i in grad_positions]
+    dtype = xs[0].dtype
+    if any(x.dtype != dtype for x in xs):
+        raise NotImplementedError(
+            f"register_full_backward_hook: {type(module).__name__} was called with inputs "
+            f"of several dtypes ({', '.join(str(x.dtype) for x in xs)}) that require grad; "
+            "only one dtype is supported (hook the inputs' gradients one by one instead)")
+    ends = np.cumsum([x._data.size for x in xs])
+    starts = ends - [x._data.size for x in xs]
+    slots = [positions.index(i) for i in grad_positions]
+    shapes = [(args[j].shape, args[j].dtype) for j in positions]
+
+    def backward(g: Tensor, out: Tensor) -> tuple[Tensor, ...]:
+        grads = [g[int(a):int(b)].reshape(x.shape) for a, b, x in zip(starts, ends, xs)]
+        grad_input = _zeros(shapes)
+        for slot, gx in zip(slots, grads):
+            grad_input[slot] = gx
+        result = _run_backward_hooks(module, hooks, tuple(grad_input),
+                                     calls.get("grad_output", (None,)))
+        return tuple(grads) if result is None else tuple(result[slot] for slot in slots)
+
+    joined = record(np.concatenate([x._data.ravel() for x in xs]), tuple(xs), _HOOK_OP,
+                    backward)
+    out = list(args)
+    for i, a, b, x in zip(grad_positions, starts, ends, xs):
+        out[i] = joined[int(a):int(b)].view(x.shape)
+    return tuple(out)
+
+
+def _wrap_outputs(module: Module, hooks: list[Any], out: Any, calls: dict[str, Any]) -> Any:
+    if not isinstance(out, Tensor):
+        if isinstance(out, (tuple, list)) and any(isinstance(o, Tensor) for o in out):
+            raise NotImplementedError(
+                f"register_full_backward_hook: {type(module).__name__} returned a "
+                f"{type(out).__name__} of tensors; only a module returning one Tensor is "
+                "supported (hook the outputs' gradients one by one instead)")
+        return out
+    if not out.requires_grad:
+        return out
+
+    def backward(g: Tensor, o: Tensor) -> tuple[Tensor]:
+        for pre in calls["pre"]:
+            new = pre(module, (g,))
+            if new is not None:
+                new = tuple(new) if isinstance(new, (tuple, list)) else (new,)
+                if len(new) != 1:
+                    raise RuntimeError("Backward pre hook returned an invalid number of "
+                                       f"grad_output, got {len(new)}, but expected 1")
+                g = new[0]
+        calls["grad_output"] = (g,)
+        if not hooks:
+            return (g,)
+        if not calls.get("input"):  # no input needs a gradient: the hooks run now
+            warnings.warn("Full backward hook is firing when gradients are computed with "
+                          "respect to module outputs since no inputs require gradients.",
+                          UserWarning, stacklevel=2)
+            _run_backward_hooks(module, hooks, (None,) * calls["n_inputs"], (g,))
+        return (g,)
+
+    return _view(out, out._data, _HOOK_OP, backward)
+
+
+def _run_backward_hooks(module: Module, hooks: list[Any], grad_input: tuple[Any, ...],
+                        grad_output: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    result = None
+    for hook in hooks:
+        new = hook(module, grad_input if result is None else result, grad_output)
+        if new is not None:
+            new = tuple(new) if isinstance(new, (tuple, list)) else (new,)
+            if len(new) != len(grad_input):
+                raise RuntimeError(f"Backward hook returned an invalid number of grad_input, "
+                                   f"got {len(new)}, but expected {len(grad_input)}")
+            result = new
+    return result
 
 
 def _safetensors() -> Any:

@@ -32,15 +32,15 @@ import numpy as np
 
 from tinygrad_ce.engine import enable_grad, zero_grad
 from tinygrad_ce.tensor import Tensor
+from tinygrad_ce.unsupported import Unsupported
 
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]] | Iterable[tuple[str, Tensor]]
 
 STEP_DTYPE = np.float32  # torch keeps state["step"] as a 0-d float32 tensor
 
 
-class NotSupportedError(NotImplementedError, AttributeError):
-    """A torch name tinygrad_ce does not have: the message says what to use instead. Also an
-    AttributeError, so ``hasattr`` and ``getattr(..., default)`` work as usual."""
+# a torch name or option tinygrad_ce does not have: the package's one error for that
+NotSupportedError = Unsupported
 
 
 def as_array(value: Any) -> np.ndarray | None:
