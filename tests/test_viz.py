@@ -336,13 +336,13 @@ def test_backward_graph_is_drawn_from_the_gradient():
     assert root.attr["fillcolor"] == COLORS["output"][0]
 
 
-def test_drawing_needs_the_graph_when_it_computes_gradients():
+def test_gradients_it_cannot_compute_after_backward_are_said_not_shown():
     x = leaf([1.0, 2.0], "x")
     y = (x * x).sum()
     y.backward()  # frees the graph
-    draw_graph(y)  # stored gradients only: fine
-    with pytest.raises(RuntimeError, match="retain_graph=True"):
-        draw_graph(y, grads="all")
+    g = draw_graph(y, grads="all")  # draws what is left and says what is not shown
+    assert any("not shown" in n and "retain_graph=True" in n for n in g.notes)
+    assert "not shown" in g.source and "keep_graph()" in g.source
 
 
 def test_comparison_shows_both_graphs_and_the_largest_gradient_difference():

@@ -166,6 +166,11 @@ class Tensor:
     _base: Tensor | None = None  # the tensor a view's memory belongs to
     _history: list[tuple[int, Tensor]] | None = None  # (time, old node) per in-place move
     fused = False  # made by a fused op: one node for a composite function (see ``record``)
+    # for pictures of the graph: tensors besides ``parents`` that the op read and sends no
+    # gradient to (a loss's target, an index: ``record(..., saved=)``), and how to name the
+    # op when its name alone says too little (``.T``, ``getitem [[0, 1], target]``)
+    extra_inputs: tuple[Tensor, ...] = ()
+    op_label: str | None = None
 
     def __init__(self, data: TensorLike, requires_grad: bool = False, dtype: Any = None,
                  name: str | None = None) -> None:
@@ -229,6 +234,7 @@ class Tensor:
         h = _new(Released)
         _init(h, _placeholder(self._data.dtype, self._data.shape))
         h.op, h.name, h.scope, h.fused = self.op, self.name, self.scope, self.fused
+        _copy_labels(self, h)
         h._requires_grad, h._parents = self._requires_grad, self._parents
         h._backward = engine.released_backward if self._parents else None
         if self._parents:
@@ -265,7 +271,10 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:
-        return self.permute(*reversed(range(self.ndim)))
+        out = self.permute(*reversed(range(self.ndim)))
+        if out._parents:
+            out.op_label = ".T"
+        return out
 
     @property
     def mT(self) -> Tensor:
@@ -1383,8 +1392,11 @@ class Tensor:
         if self.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
             return self._reshaped(self.shape, "transpose")
         d0, d1 = _dims(dim0, self.ndim)[0], _dims(dim1, self.ndim)[0]
-        return _view(self, self._data.swapaxes(d0, d1), "transpose",
-                     lambda g, out: (g.transpose(d0, d1),))
+        out = _view(self, self._data.swapaxes(d0, d1), "transpose",
+                    lambda g, out: (g.transpose(d0, d1),))
+        if out._parents:
+            out.op_label = f"transpose({d0}, {d1})"
+        return out
 
     swapaxes = transpose
 
@@ -1451,8 +1463,12 @@ class Tensor:
         if _is_basic(idx):  # basic indexing is a view of the same memory, as in torch
             if type(data) is not np.ndarray:  # every axis indexed: numpy gave a scalar
                 data = self._data[(idx if isinstance(idx, tuple) else (idx,)) + (Ellipsis,)]
-            return _view(self, data, "getitem", backward, indices)
-        return record(np.asarray(data), (self,), "getitem", backward, saved=indices)
+            out = _view(self, data, "getitem", backward, indices)
+        else:
+            out = record(np.asarray(data), (self,), "getitem", backward, saved=indices)
+        if out._parents:
+            out.op_label = "getitem " + _index_text(index)
+        return out
 
     def clone(self) -> Tensor:
         # d/dx copy(x) = 1
@@ -1625,6 +1641,7 @@ def record(data: np.ndarray, parents: tuple[Tensor, ...], op: str, backward: Bac
                     out.fused = True
                 if saved:
                     backward.saved = saved  # type: ignore[attr-defined]
+                    out.extra_inputs = saved
                 return out
     out.op = ""
     out.scope = ()
@@ -1632,6 +1649,13 @@ def record(data: np.ndarray, parents: tuple[Tensor, ...], op: str, backward: Bac
     out._parents = ()
     out._backward = None
     return out
+
+
+def _copy_labels(src: Tensor, dst: Tensor) -> None:
+    d = src.__dict__
+    for k in ("extra_inputs", "op_label"):
+        if k in d:
+            dst.__dict__[k] = d[k]
 
 
 def _view(src: Tensor, data: np.ndarray, op: str, backward: Backward,
@@ -1705,6 +1729,7 @@ def _snapshot(t: Tensor, overwritten: bool = False, detached: bool = False) -> T
     old = _new(Tensor)
     _init(old, t._data.copy())
     old.op, old.name, old.scope, old.fused = t.op, t.name, t.scope, t.fused
+    _copy_labels(t, old)
     old._requires_grad, old._parents, old._backward = t._requires_grad, t._parents, t._backward
     if t._parents:
         old._recorded_at = t._recorded_at
@@ -1902,6 +1927,29 @@ def _pow_scalar_backward(g: Tensor, a: Tensor, e: Scalar) -> Tensor:
         return t
     return g * (a.pow(e - 1) * e)
 
+
+
+def _index_text(index: Any) -> str:
+    """``[0, 1:3]``, ``[[0, 1], target]``: an index as a picture of the graph names it
+    (a named tensor by its name, a few integers by their values)."""
+    def part(i: Any) -> str:
+        if i is None:
+            return "None"
+        if i is Ellipsis:
+            return "..."
+        if isinstance(i, slice):
+            return ":".join("" if v is None else str(v) for v in (i.start, i.stop)) + (
+                "" if i.step is None else f":{i.step}")
+        if isinstance(i, Tensor) and i.name:
+            return str(i.name)
+        a = np.asarray(i._data if isinstance(i, Tensor) else i)
+        if a.ndim == 0:
+            return str(a.item())
+        if a.size <= 6:
+            return str(a.ravel().tolist() if a.ndim == 1 else a.tolist()).replace("True", "T")
+        return f"<{'×'.join(map(str, a.shape))} {a.dtype}>"
+    parts = index if isinstance(index, tuple) else (index,)
+    return "[" + ", ".join(part(i) for i in parts) + "]"
 
 
 def _index(index: Any) -> Any:

@@ -36,10 +36,12 @@ class Graph(graphviz.Digraph):
         super().__init__(*args, **kwargs)
         self.node_data: dict[str, dict[str, Any]] = {}
         self.title: str | None = None
+        self.notes: list[str] = []  # what the picture leaves out, and why
 
     def copy(self) -> Graph:
         other = super().copy()
         other.node_data, other.title = dict(self.node_data), self.title
+        other.notes = list(self.notes)
         return other
 
     def svg(self) -> str:
