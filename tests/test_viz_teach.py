@@ -12,9 +12,10 @@ import pytest
 import torch
 
 import tinygrad_ce as tg
+from tests.system import which
 from tinygrad_ce.engine import grad_passes
 from tinygrad_ce.nn import functional as F
-from tinygrad_ce.viz import Graph, draw_comparison, draw_graph, keep_graph
+from tinygrad_ce.viz import Graph, draw_comparison, draw_graph, keep_graph, render
 from tinygrad_ce.viz.dot import exact_number, summarize
 from tinygrad_ce.viz.rules import rule_of
 
@@ -241,3 +242,27 @@ def test_a_constant_shows_enough_digits_to_tell_it_from_a_round_number(dtype):
     assert exact_number(1.0, dtype) == "1" and exact_number(0.1, dtype) == "0.1"
     assert exact_number(1 / 3, np.float64) == repr(1 / 3)
     assert float(exact_number(np.float32(1 / 3), np.float32)) == pytest.approx(1 / 3, rel=1e-7)
+
+
+# ----- big graphs ----------------------------------------------------------------------------
+@pytest.mark.parametrize("renderer", ["dot", "pygraphviz"])
+@pytest.mark.parametrize("fmt", ["png", "pdf"])
+def test_a_big_png_or_pdf_gets_one_line_of_advice_and_no_graphviz_message(tmp_path, capfd, fmt,
+                                                                          renderer):
+    if renderer == "dot":
+        which("dot", debian="graphviz")
+    h = tg.Tensor(np.ones(3), requires_grad=True)
+    for _ in range(120):
+        h = (h * 1.5).tanh()
+    g = draw_graph(h.sum(), max_nodes=None)
+    assert len(g.node_data) > 300
+    path = render(g, tmp_path / f"big.{fmt}", renderer=renderer)
+    assert path.stat().st_size > 1000
+    err = capfd.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "svg" in lines[0] and "html" in lines[0] and "max_nodes" in lines[0]
+    assert "too large" not in err.replace("too large to read", "")
+    # a small one says nothing
+    render(draw_graph((h * 2).sum(), max_nodes=20), tmp_path / f"small.{fmt}", renderer=renderer)
+    assert not capfd.readouterr().err.strip()

@@ -61,6 +61,7 @@ MUTED = "#64748b"
 FONT = "Helvetica"
 CLUSTER_FILLS = ("#f8fafc", "#eef2ff", "#f0fdf4", "#fff7ed")
 
+SPINE = "4"  # edge weight of the data path (activations), so it runs straight
 FANOUT = 8  # a tensor with more uses than this gets a reference node per use
 EXACT = 6  # at most this many elements are shown one by one; more get min/mean/max
 DTYPE_SHORT = {"float16": "f16", "float32": "f32", "float64": "f64", "int32": "i32",
@@ -532,6 +533,7 @@ def build(g: Graph, roots: list[Tensor], *, names: dict[int, str], modules: dict
         for role, p in _roles(t):
             if not p.name and id(p) not in names:
                 b.roles.setdefault(id(p), role)
+    spine = data_path(shown, names)
     edges: list[tuple[str, str, dict[str, str]]] = []
     cut: list[str] = []
     uses: dict[int, int] = {}
@@ -542,13 +544,20 @@ def build(g: Graph, roots: list[Tensor], *, names: dict[int, str], modules: dict
         scope = t.scope
         if t.is_leaf and id(t) in names and id(t) in consumers:
             scope = _common_scope(consumers[id(t)])  # a parameter sits in the layer using it
+        elif t.is_leaf and id(t) in consumers:
+            # an input sits at the door of the outermost module that reads it, not off to
+            # the side of the whole picture
+            scope = _common_scope(consumers[id(t)])[:1]
         key = b.cluster_key(scope)
         b.tensor_node(t, tname, key)
         if t.is_leaf:
             continue
         oname = f"{prefix}o{i}"
         b.op_node(t, oname, key)
-        edges.append((oname, tname, _edge_attrs(edge_grads, id(t), None)))
+        attrs = _edge_attrs(edge_grads, id(t), None)
+        if id(t) in spine:
+            attrs["weight"] = SPINE
+        edges.append((oname, tname, attrs))
         missing = False
         for j, p in enumerate(t.parents):
             if id(p) not in number:
@@ -571,6 +580,8 @@ def build(g: Graph, roots: list[Tensor], *, names: dict[int, str], modules: dict
                 attrs = {"tooltip": _tooltip(where)} if where else {}
             else:
                 attrs = _edge_attrs(edge_grads, id(p), id(t), same, where)
+            if id(p) in spine:
+                attrs["weight"] = SPINE  # the data path runs straight down
             edges.append((pname, oname, attrs))
         for role, p in _roles(t):
             if id(p) in number:  # read, not differentiated: a dashed edge named by its role
@@ -583,7 +594,9 @@ def build(g: Graph, roots: list[Tensor], *, names: dict[int, str], modules: dict
     for ref, target, p, key, n_uses in refs:
         b.reference_node(ref, target, p, key, n_uses)
     b.emit(g)
-    for tail, head, attrs in edges:
+    # inputs first: Graphviz then places the first layer's input at the top left and the
+    # layers follow it down, rather than stair-stepping from the output's side
+    for tail, head, attrs in reversed(edges):
         g.edge(tail, head, **attrs)
     if hidden:
         ops = Counter(t.op for t in hidden if t.op)
@@ -602,6 +615,29 @@ def build(g: Graph, roots: list[Tensor], *, names: dict[int, str], modules: dict
         b.collapsed_note = None
     g.node_data.update(b.node_data)
     return b
+
+
+def data_path(shown: Sequence[Tensor], names: dict[int, str]) -> set[int]:
+    """The tensors computed from the data (inputs that are not parameters): their edges get
+    weight, so the path from input to output runs straight and the parameters join it."""
+    ids = {id(t) for t in shown}
+    on: dict[int, bool] = {}
+    for start in shown:
+        stack = [(start, False)]
+        while stack:
+            t, done = stack.pop()
+            if id(t) in on:
+                continue
+            parents = [p for p in t.parents if id(p) in ids]
+            if not done and any(id(p) not in on for p in parents):
+                stack.append((t, True))
+                stack.extend((p, False) for p in parents if id(p) not in on)
+                continue
+            if not t.parents:
+                on[id(t)] = id(t) not in names and not t.requires_grad and t.numel() > 1
+            else:
+                on[id(t)] = any(on.get(id(p), False) for p in parents)
+    return {i for i, v in on.items() if v}
 
 
 def _roles(t: Tensor) -> list[tuple[str, Tensor]]:
