@@ -199,8 +199,11 @@ def test_clusters_match_the_modules_and_hold_their_parameters():
     relu = found["1: ReLU"]
     assert [label(g, n) for n in op_nodes(relu)] == ["relu"]
     assert [label(g, n) for n in op_nodes(found["0: Linear(2→3)"])].count("matmul") == 1
-    # the input and the final sum were made outside every module
-    assert not any(">x<" in (label(g, n) or "") for n in outer.nodes())
+    # the input sits at the door of the model that reads it (not in a layer, not off to the
+    # side); the final sum was made outside every module
+    assert any(">x<" in (label(g, n) or "") for n in outer.nodes())
+    assert not any(">x<" in (label(g, n) or "") for n in found["0: Linear(2→3)"].nodes())
+    assert not any("sum" == label(g, n) for n in op_nodes(outer))
     assert not clusters(parse(draw_graph(loss, model=model, clusters=False)))
 
 
