@@ -568,7 +568,8 @@ def test_graph_command_draws_a_saved_models_training_step(tmp_path: Path, capsys
     for a, b in zip(model.state_dict().values(), again.state_dict().values()):
         np.testing.assert_array_equal(a, b)
     assert main([str(tmp_path / "model.npz"), "--format", "svg", "--out", str(tmp_path)]) == 0
-    svg = (tmp_path / "model-step.svg").read_text()
+    svg = (tmp_path / f"{tmp_path.name}-model-step.svg").read_text()
+    assert "assumed activation relu" in capsys.readouterr().err  # no metrics.json beside it
     for name in ("0.weight", "2.weight", "4.bias", "Linear(3→5)", "Linear(4→2)"):
         assert name in svg
     nn.save({"conv.kernel": np.ones((2, 2))}, tmp_path / "other.npz")

@@ -266,3 +266,43 @@ def test_a_big_png_or_pdf_gets_one_line_of_advice_and_no_graphviz_message(tmp_pa
     # a small one says nothing
     render(draw_graph((h * 2).sum(), max_nodes=20), tmp_path / f"small.{fmt}", renderer=renderer)
     assert not capfd.readouterr().err.strip()
+
+
+# ----- checkpoints ---------------------------------------------------------------------------
+def test_a_checkpoint_is_drawn_as_its_run_recorded_it(tmp_path, capsys):
+    from tinygrad_ce.cli import main as cli
+    from tinygrad_ce.nn.checkpoint import model_from_checkpoint, run_record
+    from tinygrad_ce.viz.command import main
+
+    runs = tmp_path / "runs"
+    for _ in range(2):  # two runs, each with its weights.npz
+        assert cli(["train", "--samples", "150", "--epochs", "25", "--hidden", "8",
+                    "--activation", "tanh", "--classes", "2", "--dataset", "moons",
+                    "--no-graph", "--quiet", "--out", str(runs)]) == 0
+    capsys.readouterr()
+    first, second = sorted(runs.iterdir())
+    config = run_record(first / "weights.npz")["config"]
+    assert config["activation"] == "tanh" and config["dataset"] == "moons"
+    out = tmp_path / "graphs"
+    for run in (first, second):
+        assert main([str(run / "weights.npz"), "--format", "dot,svg", "--batch", "6",
+                     "--out", str(out)]) == 0
+    printed = capsys.readouterr()
+    assert "assumed" not in printed.err
+    # each picture is named after its run's folder: neither overwrites the other
+    dots = sorted(p.name for p in out.glob("*.dot"))
+    assert dots == [f"{first.name}-weights-step.dot", f"{second.name}-weights-step.dot"]
+    source = (out / dots[0]).read_text()
+    assert "1: Tanh" in source and "ReLU" not in source and "moons" in source
+    # the batch is the run's own training data with its labels: torch computes the loss shown
+    from tinygrad_ce import data
+
+    x, y = data.make_moons(n_samples=150, seed=0)
+    xtr, _, ytr, _ = data.train_test_split(x, y, 0.2, seed=0)
+    model = model_from_checkpoint(first / "weights.npz", "tanh")
+    w0, b0, w2, b2 = (torch.tensor(a.numpy()) for a in (model[0].weight, model[0].bias,
+                                                         model[2].weight, model[2].bias))
+    logits = torch.tanh(torch.tensor(xtr[:6]) @ w0.T + b0) @ w2.T + b2
+    loss = torch.nn.functional.cross_entropy(logits, torch.tensor(ytr[:6])).item()
+    assert f">{summarize(np.float32(loss))}<" in source
+    assert loss < 0.6  # a trained model on its real labels, not random ones (log 2 ≈ 0.69)
