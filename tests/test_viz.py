@@ -465,7 +465,8 @@ def test_html_page_is_self_contained(tmp_path: Path):
     assert not re.search(r"""(src|href)=["']https?://""", page)
     blob = page.split('id="graph-data">', 1)[1].split("</script>", 1)[0]
     data = json.loads(blob)
-    assert data == json.loads(json.dumps(g.node_data))
+    assert data["nodes"] == json.loads(json.dumps(g.node_data))
+    assert data["clusters"] == json.loads(json.dumps(g.clusters)) and data["clusters"]
 
 
 def test_render_draws_a_tensor_with_drawing_options(tmp_path: Path):

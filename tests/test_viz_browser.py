@@ -58,6 +58,7 @@ def test_html_page_shows_a_clicked_nodes_value_and_gradient(browser: webdriver.C
     assert svg.is_displayed() and svg.size["width"] > 300 and svg.size["height"] > 300
     nodes = browser.find_elements(By.CSS_SELECTOR, "#view g.node")
     assert len(nodes) == len(g.node_data)
+    browser.find_element(By.ID, "zoom-fit").click()  # the page opens zoomed on the output
 
     # click the first layer's weight: its full value and gradient appear in the panel
     weight = model[0].weight

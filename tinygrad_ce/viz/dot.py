@@ -62,6 +62,7 @@ FONT = "Helvetica"
 CLUSTER_FILLS = ("#f8fafc", "#eef2ff", "#f0fdf4", "#fff7ed")
 
 SPINE = "4"  # edge weight of the data path (activations), so it runs straight
+SPINE_UP_TO = 300  # tensors: past this, no weights
 FANOUT = 8  # a tensor with more uses than this gets a reference node per use
 EXACT = 6  # at most this many elements are shown one by one; more get min/mean/max
 DTYPE_SHORT = {"float16": "f16", "float32": "f32", "float64": "f64", "int32": "i32",
@@ -364,6 +365,8 @@ class _Builder:
         self.released = 0  # tensors drawn whose values backward() released
         self.stored_leaf_grads = 0  # leaves drawn with a stored .grad
         self.roles: dict[int, str] = {}  # unnamed extra inputs -> what they are (target)
+        self.drawn_as: dict[int, tuple[str, str | None]] = {}  # id -> (tensor node, op node)
+        self.clusters: dict[str, dict[str, Any]] = {}  # DOT cluster name -> label, members
         self.missing_grads = 0  # intermediates that require grad drawn without one
         # cluster key (tuple of module ids) -> (label, list of DOT statements)
         self.cluster_members: dict[tuple[int, ...], list[tuple[str, str, dict[str, Any]]]] = {}
@@ -490,9 +493,17 @@ class _Builder:
             g.node(name, label, **attrs)
         built: dict[tuple[int, ...], graphviz.Digraph] = {}
         number = {k: i for i, k in enumerate(self.cluster_label)}
+        members: dict[tuple[int, ...], list[str]] = {}
         for key in sorted(self.cluster_label, key=len, reverse=True):
             depth = len(key)
-            sub = graphviz.Digraph(name=f"cluster_{self.prefix}{number[key]}")
+            cname = f"cluster_{self.prefix}{number[key]}"
+            inside = [m[0] for m in self.cluster_members[key]]
+            for child in (k for k in members if k[:-1] == key):
+                inside += members[child]
+            members[key] = inside
+            self.clusters[cname] = {"label": self.cluster_label[key], "members": inside,
+                                    "depth": depth}
+            sub = graphviz.Digraph(name=cname)
             sub.attr(label=self.cluster_label[key], labeljust="l", fontname=FONT, fontsize="11",
                      fontcolor=INK, style="rounded,filled", color="#94a3b8",
                      fillcolor=CLUSTER_FILLS[(depth - 1) % len(CLUSTER_FILLS)], margin="10")
@@ -533,7 +544,8 @@ def build(g: Graph, roots: list[Tensor], *, names: dict[int, str], modules: dict
         for role, p in _roles(t):
             if not p.name and id(p) not in names:
                 b.roles.setdefault(id(p), role)
-    spine = data_path(shown, names)
+    # weights lengthen Graphviz's layout a lot on large graphs: only where a reader reads it
+    spine = data_path(shown, names) if len(shown) <= SPINE_UP_TO else set()
     edges: list[tuple[str, str, dict[str, str]]] = []
     cut: list[str] = []
     uses: dict[int, int] = {}
@@ -550,6 +562,7 @@ def build(g: Graph, roots: list[Tensor], *, names: dict[int, str], modules: dict
             scope = _common_scope(consumers[id(t)])[:1]
         key = b.cluster_key(scope)
         b.tensor_node(t, tname, key)
+        b.drawn_as[id(t)] = (tname, None if t.is_leaf else f"{prefix}o{i}")
         if t.is_leaf:
             continue
         oname = f"{prefix}o{i}"
@@ -586,7 +599,8 @@ def build(g: Graph, roots: list[Tensor], *, names: dict[int, str], modules: dict
         for role, p in _roles(t):
             if id(p) in number:  # read, not differentiated: a dashed edge named by its role
                 edges.append((f"{prefix}t{number[id(p)]}", oname, {
-                    "style": "dashed", "label": f" {role}", "fontsize": "9",
+                    # xlabel, not label: one edge label makes dot double every rank
+                    "style": "dashed", "xlabel": role, "fontsize": "9",
                     "fontcolor": MUTED, "tooltip": _tooltip(
                         f"{role} of {t.op}: read by the op, no gradient flows back to it")}))
         if missing:
@@ -596,7 +610,7 @@ def build(g: Graph, roots: list[Tensor], *, names: dict[int, str], modules: dict
     b.emit(g)
     # inputs first: Graphviz then places the first layer's input at the top left and the
     # layers follow it down, rather than stair-stepping from the output's side
-    for tail, head, attrs in reversed(edges):
+    for tail, head, attrs in edges[::-1] if len(shown) <= SPINE_UP_TO else edges:
         g.edge(tail, head, **attrs)
     if hidden:
         ops = Counter(t.op for t in hidden if t.op)
@@ -614,6 +628,7 @@ def build(g: Graph, roots: list[Tensor], *, names: dict[int, str], modules: dict
     else:
         b.collapsed_note = None
     g.node_data.update(b.node_data)
+    g.clusters.update(b.clusters)
     return b
 
 
@@ -710,6 +725,7 @@ def draw_graph(
     show_grad: bool = True,
     grads: str = "stored",
     grad_flow: bool = False,
+    steps: bool = False,
     rankdir: str = "TB",
     max_nodes: int | None = 400,
     clusters: bool = True,
@@ -725,6 +741,8 @@ def draw_graph(
       d(root)/d(tensor) for every tensor with ``autograd.grad`` (the graph must not be freed).
     - ``grad_flow``: also label each edge with the gradient flowing back along it
       (implies ``grads="all"``).
+    - ``steps``: record the backward pass step by step for the html page's Next / Previous
+      / Play (implies ``grads="all"``; at most 600 tensors).
     - ``max_nodes``: tensors drawn at most (nearest the output first); the rest are
       collapsed into one note that says what was left out. ``None`` draws everything.
     - ``clusters``: group the nodes made inside each ``nn.Module`` call.
@@ -742,9 +760,10 @@ def draw_graph(
     computed = None
     edge_grads = None
     why = None
-    if grads == "all" or grad_flow:
+    if grads == "all" or grad_flow or steps:
         if len(roots) != 1:
-            raise ValueError(f"grads='all' and grad_flow need one output; got {len(roots)}")
+            raise ValueError(f"grads='all', grad_flow and steps need one output; got "
+                             f"{len(roots)}")
         order = collect(roots)
         computed, why = try_gradients(roots[0], order)
         if grad_flow and computed is not None:
@@ -757,6 +776,10 @@ def draw_graph(
     extra += notes(b, show_grad, why, "gradient flow (grad_flow=True)" if grad_flow else
                    "d(output)/d(tensor) for every tensor (grads='all')")
     g.notes = extra
+    if steps and computed is not None:
+        from tinygrad_ce.viz.steps import backward_steps
+
+        g.steps = backward_steps(roots[0], order, computed, b.drawn_as, page_text, summarize)
     grad_text = GRAD_COMPUTED if computed is not None else grad_legend(b.passes)
     if legend:
         g.attr(label=legend_label(b.kinds, show_grad, title, extra,

@@ -37,11 +37,14 @@ class Graph(graphviz.Digraph):
         self.node_data: dict[str, dict[str, Any]] = {}
         self.title: str | None = None
         self.notes: list[str] = []  # what the picture leaves out, and why
+        self.clusters: dict[str, dict[str, Any]] = {}  # cluster -> label and member nodes
+        self.steps: list[dict[str, Any]] = []  # the backward pass, step by step (html)
 
     def copy(self) -> Graph:
         other = super().copy()
         other.node_data, other.title = dict(self.node_data), self.title
         other.notes = list(self.notes)
+        other.clusters, other.steps = dict(self.clusters), list(self.steps)
         return other
 
     def svg(self) -> str:
@@ -219,9 +222,10 @@ def write(g: graphviz.Digraph, path: str | os.PathLike[str], format: str | None 
                   f"`dot -T{'svg' if fmt == 'html' else fmt} {dot_path} -o {path}`")
         return dot_path
     if fmt == "html":
-        node_data = getattr(g, "node_data", {})
-        title = getattr(g, "title", None)
-        path.write_text(page(data.decode("utf-8"), node_data, title), encoding="utf-8")
+        path.write_text(page(data.decode("utf-8"), getattr(g, "node_data", {}),
+                             getattr(g, "title", None), clusters=getattr(g, "clusters", {}),
+                             steps=getattr(g, "steps", []), notes=getattr(g, "notes", [])),
+                        encoding="utf-8")
     else:
         path.write_bytes(data)
     return path
