@@ -83,6 +83,14 @@ def ce_flow() -> Graph:
                       title="Gradient flow: each edge carries the gradient it sends back (red)")
 
 
+def ce_steps() -> Graph:
+    x, y = _logits()
+    loss = _functional().cross_entropy_unfused(x, y)
+    loss.name = "loss"
+    return draw_graph(loss, steps=True, title="Step through the backward pass: open the html "
+                                              "page, press Next")
+
+
 def _step_graph(model: Any, x: Tensor, y: Tensor, title: str) -> Graph:
     loss = _functional().cross_entropy(model(x), y)
     loss.name = "loss"
@@ -196,6 +204,8 @@ EXAMPLES: dict[str, tuple[Callable[[], Graph], str]] = {
                                  "gradient of the logits is itself a graph."),
     "ce-flow": (ce_flow, "Gradient flow: every edge of the unfused loss labelled with the "
                          "gradient it carries back to its input."),
+    "ce-steps": (ce_steps, "The backward pass step by step (html: Next / Previous / Play): "
+                           "each op's incoming gradient, rule, and what it sends each input."),
 }
 
 
