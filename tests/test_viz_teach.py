@@ -306,3 +306,20 @@ def test_a_checkpoint_is_drawn_as_its_run_recorded_it(tmp_path, capsys):
     loss = torch.nn.functional.cross_entropy(logits, torch.tensor(ytr[:6])).item()
     assert f">{summarize(np.float32(loss))}<" in source
     assert loss < 0.6  # a trained model on its real labels, not random ones (log 2 ≈ 0.69)
+
+
+def test_the_backward_graph_of_cross_entropy_names_p_one_over_n_and_the_one_hot():
+    x, y = logits_and_target()
+    F.cross_entropy(x, y).backward(create_graph=True)
+    g = draw_graph(x.grad)
+    titles = {d["title"] for d in g.node_data.values()}
+    assert {"p = softmax(x)", "1/N", "p / N", "onehot(y) / N"} <= titles
+    onehot = next(d for d in g.node_data.values() if d["title"] == "onehot(y) / N")
+    expected = np.eye(3, dtype=np.float32)[[0, 1]] / 2
+    assert onehot["data"] == np.array2string(expected, precision=6, threshold=1000,
+                                             edgeitems=3, max_line_width=78, separator=", ",
+                                             suppress_small=True)
+    # and the gradient it computes is torch's
+    tx = torch.tensor(LOGITS, requires_grad=True)
+    (gx,) = torch.autograd.grad(torch.nn.functional.cross_entropy(tx, torch.tensor([0, 1])), tx)
+    assert np.allclose(x.grad.numpy(), gx.numpy(), atol=1e-6)
