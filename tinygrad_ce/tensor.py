@@ -170,7 +170,6 @@ class Tensor:
     # gradient to (a loss's target, an index: ``record(..., saved=)``), and how to name the
     # op when its name alone says too little (``.T``, ``getitem [[0, 1], target]``)
     extra_inputs: tuple[Tensor, ...] = ()
-    op_label: str | None = None
 
     def __init__(self, data: TensorLike, requires_grad: bool = False, dtype: Any = None,
                  name: str | None = None) -> None:
@@ -240,6 +239,20 @@ class Tensor:
         if self._parents:
             h._recorded_at = self._recorded_at
         return h
+
+    @property
+    def op_label(self) -> str | None:
+        """How pictures of the graph name the op when ``op`` alone says too little (``.T``,
+        ``transpose(0, 1)``, ``getitem [[0, 1], target]``); None to use ``op``."""
+        d = self.__dict__
+        if "_op_label" in d:
+            return d["_op_label"]
+        index = d.get("_picked")  # a getitem's index, written out only when asked for
+        return None if index is None else "getitem " + _index_text(index)
+
+    @op_label.setter
+    def op_label(self, text: str | None) -> None:
+        self.__dict__["_op_label"] = text
 
     @property
     def parents(self) -> tuple[Tensor, ...]:
@@ -1467,7 +1480,7 @@ class Tensor:
         else:
             out = record(np.asarray(data), (self,), "getitem", backward, saved=indices)
         if out._parents:
-            out.op_label = "getitem " + _index_text(index)
+            out.__dict__["_picked"] = index
         return out
 
     def clone(self) -> Tensor:
@@ -1653,7 +1666,7 @@ def record(data: np.ndarray, parents: tuple[Tensor, ...], op: str, backward: Bac
 
 def _copy_labels(src: Tensor, dst: Tensor) -> None:
     d = src.__dict__
-    for k in ("extra_inputs", "op_label"):
+    for k in ("extra_inputs", "_op_label", "_picked"):
         if k in d:
             dst.__dict__[k] = d[k]
 
