@@ -56,7 +56,7 @@ def test_comparison_after_both_backwards_draws_and_says_what_it_cannot_show():
     assert summarize(x.grad.numpy()) in g.source
 
 
-@pytest.mark.parametrize("kwargs", [{"grads": "all"}, {"grad_flow": True}, {}])
+@pytest.mark.parametrize("kwargs", [{"grads": "all"}, {"grad_flow": True}, {"steps": True}, {}])
 def test_draw_graph_after_backward_never_raises_and_names_what_is_missing(kwargs):
     x, y = logits_and_target()
     loss = F.cross_entropy_unfused(x, y)
@@ -65,6 +65,7 @@ def test_draw_graph_after_backward_never_raises_and_names_what_is_missing(kwargs
     assert any("keep_graph()" in n for n in g.notes)
     if kwargs:
         assert any(n.startswith("not shown") and "freed" in n for n in g.notes)
+        assert not g.steps
     # the leaf still shows its value and its gradient (torch's)
     tx = torch.tensor(LOGITS, requires_grad=True)
     torch.nn.functional.cross_entropy(tx, torch.tensor([0, 1])).backward()
@@ -323,3 +324,30 @@ def test_the_backward_graph_of_cross_entropy_names_p_one_over_n_and_the_one_hot(
     tx = torch.tensor(LOGITS, requires_grad=True)
     (gx,) = torch.autograd.grad(torch.nn.functional.cross_entropy(tx, torch.tensor([0, 1])), tx)
     assert np.allclose(x.grad.numpy(), gx.numpy(), atol=1e-6)
+
+
+def test_backward_steps_follow_the_engine_and_end_at_torchs_gradients():
+    from tinygrad_ce.viz.dot import page_text
+
+    rng = np.random.default_rng(2)
+    xs, ws = rng.standard_normal((3, 4)), rng.standard_normal((4, 2))
+    x = tg.Tensor(xs, requires_grad=True, name="x")
+    w = tg.Tensor(ws, requires_grad=True, name="w")
+    h = x @ w
+    loss = (h.tanh() * h).sum()  # h feeds two ops: its gradient arrives in two parts
+    g = draw_graph(loss, steps=True)
+    engine = [t for t in reversed(tg.autograd.topological_order([loss])) if t.parents]
+    assert len(g.steps) == len(engine)
+    for step, t in zip(g.steps, engine):
+        (expected,) = tg.autograd.grad(loss, t, retain_graph=True)
+        assert step["arrived"] == page_text(expected.numpy())
+        assert g.node_data[step["op"]]["op"] == t.op
+    tx, tw = torch.tensor(xs, requires_grad=True), torch.tensor(ws, requires_grad=True)
+    th = tx @ tw
+    (th.tanh() * th).sum().backward()
+    finals: dict[str, str] = {}
+    for step in g.steps:
+        for sent in step["sent"]:
+            finals[g.node_data[sent["to"]]["title"]] = sent["total"]
+    assert finals["x"] == page_text(tx.grad.numpy())
+    assert finals["w"] == page_text(tw.grad.numpy())

@@ -773,8 +773,10 @@ def draw_graph(
     b = build(g, roots, names=names, modules=modules, show_data=show_data, show_grad=show_grad,
               grads=computed, clusters=clusters, max_nodes=max_nodes, edge_grads=edge_grads)
     extra = [b.collapsed_note] if b.collapsed_note else []
-    extra += notes(b, show_grad, why, "gradient flow (grad_flow=True)" if grad_flow else
-                   "d(output)/d(tensor) for every tensor (grads='all')")
+    wanted = ("gradient flow (grad_flow=True)" if grad_flow else
+              "the backward pass step by step (steps=True)" if steps else
+              "d(output)/d(tensor) for every tensor (grads='all')")
+    extra += notes(b, show_grad, why, wanted)
     g.notes = extra
     if steps and computed is not None:
         from tinygrad_ce.viz.steps import backward_steps
