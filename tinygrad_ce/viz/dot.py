@@ -22,7 +22,12 @@ fused op   orange   one node doing the work of many (``cross_entropy``), closed-
 
 Each tensor shows its name, shape and dtype, its value (the numbers when there are at most
 six, else min, mean and max) and its gradient the same way, in red: ``grad`` is
-d(output)/d(tensor). Hover a node (SVG, HTML) for the full arrays.
+d(output)/d(tensor) when computed (``grads="all"``), else ``.grad`` as backward() stored it
+(the legend says when that is a sum of several backward passes). Hover a node (SVG, HTML)
+for the full arrays, an op for its backward rule. A dashed edge brings an input the op reads
+without differentiating it (a target, an index). Drawing never fails because backward()
+ran: what cannot be shown is said in the picture's notes (``graph.notes``), with the way
+to keep it (``keep_graph()``, ``retain_graph=True``).
 """
 
 from __future__ import annotations
