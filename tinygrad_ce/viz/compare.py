@@ -66,7 +66,11 @@ def draw_comparison(
                   show_grad=True, grads=grads, clusters=True, max_nodes=None, prefix=prefix)
         kinds |= b.kinds
         passes = max(passes, b.passes)
-        lines += [f"{label}: {n}" for n in notes(b, True, why, "each tensor's gradient")]
+        same = why is not None and why == f_why == u_why
+        if same and prefix == "f_":  # both sides for the same reason: said once
+            lines.append(f"not shown: each loss's own gradients: {why}")
+        lines += [f"{label}: {n}" for n in notes(b, True, None if same else why,
+                                                  "each tensor's gradient")]
         g.subgraph(side)
         g.node_data.update(side.node_data)
     u_ids = {id(t) for t in u_order}
