@@ -27,6 +27,7 @@ class _State(threading.local):
     enabled = True
     inference = False
     scope: tuple[Any, ...] = ()
+    keep = False  # inside keep_graph(): backward keeps every value and gradient
 
 
 state = _State()
@@ -305,6 +306,32 @@ def scope(owner: Any) -> Iterator[None]:
         state.scope = prev
 
 
+@contextmanager
+def keep_graph() -> Iterator[None]:
+    """Every ``backward()`` run inside keeps the whole graph, so it can be drawn afterwards
+    with everything in it (as micrograd's graphs are): the values of the intermediates
+    (``retain_graph=True``) and each intermediate's gradient in its ``.grad`` (as
+    ``retain_grad()`` on every node would)::
+
+        with keep_graph():
+            loss.backward()
+        draw_graph(loss)  # every tensor shows its value and its gradient
+    """
+    prev = state.keep
+    state.keep = True
+    try:
+        yield
+    finally:
+        state.keep = prev
+
+
+def grad_passes(t: Tensor) -> int:
+    """How many backward passes added into ``t.grad`` since it was last None or zeroed by
+    ``zero_grad``: more than one means ``.grad`` is a sum (several ``backward()`` calls, or
+    several losses), not the gradient of one output."""
+    return t.__dict__.get("_grad_passes", 0) if t.grad is not None else 0
+
+
 def released_backward(g: Any, out: Any) -> Any:
     """Stands in for a backward closure whose saved data was released."""
     raise RuntimeError(
@@ -405,6 +432,9 @@ def backprop(
     decide where the gradients go, after the whole pass succeeded, so a failing backward
     changes no state."""
     order = topological_order(roots)
+    keep = state.keep
+    if keep:
+        retain_graph = True
     wanted = None if inputs is None else {id(t) for t in inputs}
     grads: dict[int, Tensor] = {}
     for r, g in zip(roots, root_grads):
@@ -426,7 +456,7 @@ def backprop(
                 if not node._parents:
                     result[id(node)] = (node, g)
                     continue
-                if node._retains_grad:
+                if node._retains_grad or keep:
                     retained.append((node, g))
             elif id(node) in wanted:
                 result[id(node)] = (node, g)
@@ -536,6 +566,7 @@ def _owner(a: np.ndarray) -> int:
 def accumulate(leaf: Tensor, g: Tensor, create_graph: bool) -> None:
     """``leaf.grad += g`` as torch does it: in place into the gradient the engine stored
     (``g0 = x.grad`` held before sees the sum), out of place under ``create_graph``."""
+    _count_pass(leaf)
     if leaf.grad is None:
         if not create_graph:
             g = g.data  # a plain tensor out of the graph, sharing the memory
@@ -551,6 +582,11 @@ def accumulate(leaf: Tensor, g: Tensor, create_graph: bool) -> None:
             acc._modified()
         else:
             acc._data = acc._data + g._data
+
+
+def _count_pass(t: Tensor) -> None:
+    # read by grad_passes(); called before .grad is written
+    t.__dict__["_grad_passes"] = 1 if t.grad is None else grad_passes(t) + 1
 
 
 def _own(g: Tensor, owners: set[int], create_graph: bool) -> Tensor:
@@ -580,6 +616,7 @@ def backward(
         accumulate(node, _own(g, owners, create_graph), create_graph)
     for node, g in retained:
         g = _own(g, owners, create_graph)
+        _count_pass(node)
         node.grad = g if node.grad is None else node.grad + g
 
 
@@ -589,6 +626,7 @@ def zero_grad(t: Tensor, set_to_none: bool = True) -> None:
     g = t.grad
     if g is None:
         return
+    t.__dict__["_grad_passes"] = 0
     if set_to_none:
         t.grad = None
         return

@@ -164,6 +164,10 @@ class Tensor:
     _recorded_at: _int  # when the op that made it was recorded (engine.clock time)
     _hooks: dict[_int, Callable[..., Any]] | None = None  # register_hook's, by handle id
     fused = False  # made by a fused op: one node for a composite function (see ``record``)
+    # for pictures of the graph: tensors besides ``parents`` that the op read and sends no
+    # gradient to (a loss's target, an index: ``record(..., saved=)``), and how to name the
+    # op when its name alone says too little (``.T``, ``getitem [[0, 1], target]``)
+    extra_inputs: tuple[Tensor, ...] = ()
 
     def __init__(self, data: TensorLike, requires_grad: _bool = False, dtype: Any = None,
                  name: str | None = None) -> None:
@@ -227,11 +231,26 @@ class Tensor:
         h = _new(Released)
         _init(h, _placeholder(self._data.dtype, self._data.shape))
         h.op, h.name, h.scope, h.fused = self.op, self.name, self.scope, self.fused
+        _copy_labels(self, h)
         h._requires_grad, h._parents = self._requires_grad, self._parents
         h._backward = engine.released_backward if self._parents else None
         if self._parents:
             h._recorded_at = self._recorded_at
         return h
+
+    @property
+    def op_label(self) -> str | None:
+        """How pictures of the graph name the op when ``op`` alone says too little (``.T``,
+        ``transpose(0, 1)``, ``getitem [[0, 1], target]``); None to use ``op``."""
+        d = self.__dict__
+        if "_op_label" in d:
+            return d["_op_label"]
+        index = d.get("_picked")  # a getitem's index, written out only when asked for
+        return None if index is None else "getitem " + _index_text(index)
+
+    @op_label.setter
+    def op_label(self, text: str | None) -> None:
+        self.__dict__["_op_label"] = text
 
     @property
     def parents(self) -> tuple[Tensor, ...]:
@@ -263,7 +282,10 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:
-        return self.permute(*reversed(range(self.ndim)))
+        out = self.permute(*reversed(range(self.ndim)))
+        if out._parents:
+            out.op_label = ".T"
+        return out
 
     @property
     def mT(self) -> Tensor:
@@ -1404,8 +1426,11 @@ class Tensor:
         if self.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
             return self._reshaped(self.shape, "transpose")
         d0, d1 = _dims(dim0, self.ndim)[0], _dims(dim1, self.ndim)[0]
-        return _view(self, self._data.swapaxes(d0, d1), "transpose",
-                     lambda g, out: (g.transpose(d0, d1),))
+        out = _view(self, self._data.swapaxes(d0, d1), "transpose",
+                    lambda g, out: (g.transpose(d0, d1),))
+        if out._parents:
+            out.op_label = f"transpose({d0}, {d1})"
+        return out
 
     swapaxes = transpose
 
@@ -1472,8 +1497,12 @@ class Tensor:
         if _is_basic(idx):  # basic indexing is a view of the same memory, as in torch
             if type(data) is not np.ndarray:  # every axis indexed: numpy gave a scalar
                 data = self._data[(idx if isinstance(idx, tuple) else (idx,)) + (Ellipsis,)]
-            return _view(self, data, "getitem", backward, indices)
-        return record(np.asarray(data), (self,), "getitem", backward, saved=indices)
+            out = _view(self, data, "getitem", backward, indices)
+        else:
+            out = record(np.asarray(data), (self,), "getitem", backward, saved=indices)
+        if out._parents:
+            out.__dict__["_picked"] = index
+        return out
 
     def clone(self) -> Tensor:
         # d/dx copy(x) = 1
@@ -2589,6 +2618,7 @@ def record(data: np.ndarray, parents: tuple[Tensor, ...], op: str, backward: Bac
                     out.fused = True
                 if saved:
                     backward.saved = saved  # type: ignore[attr-defined]
+                    out.extra_inputs = saved
                 return out
     out.op = ""
     out.scope = ()
@@ -2596,6 +2626,13 @@ def record(data: np.ndarray, parents: tuple[Tensor, ...], op: str, backward: Bac
     out._parents = ()
     out._backward = None
     return out
+
+
+def _copy_labels(src: Tensor, dst: Tensor) -> None:
+    d = src.__dict__
+    for k in ("extra_inputs", "_op_label", "_picked"):
+        if k in d:
+            dst.__dict__[k] = d[k]
 
 
 def _view(src: Tensor, data: np.ndarray, op: str, backward: Backward,
@@ -2670,6 +2707,7 @@ def _snapshot(t: Tensor, overwritten: bool = False, detached: bool = False) -> T
     old = _new(Tensor)
     _init(old, t._data.copy())
     old.op, old.name, old.scope, old.fused = t.op, t.name, t.scope, t.fused
+    _copy_labels(t, old)
     old._requires_grad, old._parents, old._backward = t._requires_grad, t._parents, t._backward
     if t._parents:
         old._recorded_at = t._recorded_at
@@ -2867,6 +2905,29 @@ def _pow_scalar_backward(g: Tensor, a: Tensor, e: Scalar) -> Tensor:
         return t
     return g * (a.pow(e - 1) * e)
 
+
+
+def _index_text(index: Any) -> str:
+    """``[0, 1:3]``, ``[[0, 1], target]``: an index as a picture of the graph names it
+    (a named tensor by its name, a few integers by their values)."""
+    def part(i: Any) -> str:
+        if i is None:
+            return "None"
+        if i is Ellipsis:
+            return "..."
+        if isinstance(i, slice):
+            return ":".join("" if v is None else str(v) for v in (i.start, i.stop)) + (
+                "" if i.step is None else f":{i.step}")
+        if isinstance(i, Tensor) and i.name:
+            return str(i.name)
+        a = np.asarray(i._data if isinstance(i, Tensor) else i)
+        if a.ndim == 0:
+            return str(a.item())
+        if a.size <= 6:
+            return str(a.ravel().tolist() if a.ndim == 1 else a.tolist()).replace("True", "T")
+        return f"<{'×'.join(map(str, a.shape))} {a.dtype}>"
+    parts = index if isinstance(index, tuple) else (index,)
+    return "[" + ", ".join(part(i) for i in parts) + "]"
 
 
 def _index(index: Any) -> Any:

@@ -432,12 +432,16 @@ def grad_graph(a: Checked, x: Tensor, g: Tensor) -> tuple[Tensor, Tensor | None]
     dt = a.x_array.dtype
     rows = a.rows
     xc = x.reshape(a.x_array.shape) if a.one_d else x
-    factor = np.broadcast_to(row_factor(a), rows)
+    plain = a.w is None and not a.eps and (a.t is None or a.all_counted)
+    # named after docs/cross_entropy.md, so a picture of this graph reads as the math
+    factor = Tensor(np.broadcast_to(row_factor(a), rows),
+                    name="1/N" if plain and a.reduction == "mean" else "s_i")
     s = (g.reshape(rows) if a.reduction == "none" else g.reshape(())) * factor
     p = xc.softmax(1)
     q_t: Any  # the target distribution, weighted: an array, or a Tensor for probabilities
     big_q: Any
     grad_t: Any = None
+    p.name = "p = softmax(x)"
     if a.t is not None:
         q = np.zeros(a.x_array.shape, dtype=dt)
         picked = a.target_weight() * dt.type(1 - a.eps)
@@ -445,7 +449,7 @@ def grad_graph(a: Checked, x: Tensor, g: Tensor) -> tuple[Tensor, Tensor | None]
         if a.eps:
             smooth = a.mask.astype(dt)[:, None] * dt.type(a.eps / a.C)
             q = q + (smooth if a.w is None else smooth * a.weight_broadcast())
-        q_t = q.astype(dt)
+        q_t = Tensor(q.astype(dt), name="onehot(y)" if plain else "q")
         big_q = a.mass()
     else:
         tc = a.target.reshape(a.x_array.shape) if a.one_d else a.target
@@ -460,7 +464,12 @@ def grad_graph(a: Checked, x: Tensor, g: Tensor) -> tuple[Tensor, Tensor | None]
                 grad_t = grad_t * a.weight_broadcast()
             if a.one_d:
                 grad_t = grad_t.reshape(a.target.shape)
-    grad_x = p * (s * big_q).unsqueeze(1) - s.unsqueeze(1) * q_t  # type: ignore[operator]
+    scale, target = (s * big_q).unsqueeze(1), s.unsqueeze(1) * q_t
+    mean = plain and a.reduction == "mean"
+    scale.name, target.name = ("1/N", "onehot(y) / N") if mean else ("s_i Q_i", "s_i q_i")
+    p_scaled = p * scale
+    p_scaled.name = "p / N" if mean else "s_i Q_i p"
+    grad_x = p_scaled - target
     if a.one_d:
         grad_x = grad_x.reshape(x.shape)
     return grad_x, grad_t

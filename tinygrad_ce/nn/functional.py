@@ -208,13 +208,20 @@ def cross_entropy_unfused(input: ArrayOrTensor, target: ArrayOrTensor | int,
                        "cross_entropy_unfused")
     dt = a.x_array.dtype
     x = a.x.reshape(a.x_array.shape) if a.one_d else a.x
-    m, finite = row_max(x._data, 1)
+    m_array, finite = row_max(x._data, 1)
+    m = Tensor(m_array, name="max")  # a constant: no gradient flows through the shift
     if finite:
         z = x - m
     else:  # inf - inf: the row is nan, as in torch
         with np.errstate(invalid="ignore"):
             z = x - m
-    log_p = z - z.exp().sum(1, keepdim=True).log()
+    e = z.exp()
+    s = e.sum(1, keepdim=True)
+    log_s = s.log()
+    log_p = z - log_s
+    # named after docs/cross_entropy.md, so a picture of the graph reads as the math
+    z.name, e.name, s.name, log_s.name, log_p.name = (
+        "z = x − max", "e^z", "S = Σ e^z", "log S", "log p = z − log S")
     weight_b = a.weight_broadcast()
     if a.t is not None and not a.all_counted:
         # ignored rows count 0 and pass back 0, even where log p is nan or -inf (torch's
@@ -222,7 +229,10 @@ def cross_entropy_unfused(input: ArrayOrTensor, target: ArrayOrTensor | int,
         log_p = where(a.mask.reshape(a.rows[:1] + (1,) + a.rows[1:]), log_p, 0.0)
     if a.t is not None:
         picked = log_p[target_index(a.t, a.C)]  # log p_{i, t_i}
-        losses = picked * (a.target_weight() * dt.type(-(1 - a.eps)))
+        picked.name = "log p[i, y_i]"
+        if picked.parents and isinstance(target, Tensor):  # the picture shows what it picks
+            picked.extra_inputs, picked.op_label = (target,), "getitem [i, target_i]"
+        losses = picked * Tensor(a.target_weight() * dt.type(-(1 - a.eps)), name="−w[y_i]")
         if a.eps:
             weighted = log_p if weight_b is None else log_p * weight_b
             losses = losses - weighted.sum(1) * (a.mask * dt.type(a.eps / a.C))
@@ -237,6 +247,7 @@ def cross_entropy_unfused(input: ArrayOrTensor, target: ArrayOrTensor | int,
     total = losses.sum()
     if a.reduction == "sum":
         return total
+    losses.name, total.name = "l_i", "Σ l_i"  # inside the graph only: the result is unnamed
     if not (a.mask.any() if a.mask is not None else losses._data.size):
         return total + dt.type(np.nan)  # nothing counted: 0 / 0 is nan, the gradient stays 0
     if not a.denominator():
@@ -244,7 +255,7 @@ def cross_entropy_unfused(input: ArrayOrTensor, target: ArrayOrTensor | int,
         # gradient on the counted rows and 0 on the ignored ones (x / 0 would give inf)
         return (losses * np.where(a.mask, np.nan, 0).astype(dt)).sum()
     with np.errstate(divide="ignore", invalid="ignore"):
-        return total / dt.type(a.denominator())
+        return total / Tensor(np.asarray(a.denominator(), dt), name="N")
 
 
 def nll_loss(input: ArrayOrTensor, target: ArrayOrTensor | int,

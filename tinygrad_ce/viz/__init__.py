@@ -17,12 +17,13 @@ import os  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
+from tinygrad_ce.engine import keep_graph  # noqa: E402
 from tinygrad_ce.tensor import Tensor  # noqa: E402
 from tinygrad_ce.viz.compare import draw_comparison  # noqa: E402
 from tinygrad_ce.viz.dot import draw_graph  # noqa: E402
 from tinygrad_ce.viz.render import Graph, RendererMissing, available_renderers, write  # noqa: E402
 
-__all__ = ["draw_graph", "draw_comparison", "render", "Graph", "RendererMissing",
+__all__ = ["draw_graph", "draw_comparison", "render", "keep_graph", "Graph", "RendererMissing",
            "available_renderers", "write"]
 
 

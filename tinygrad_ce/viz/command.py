@@ -28,8 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", "-o", default="graphs", help="output folder (default ./graphs)")
     parser.add_argument("--batch", type=int, default=4,
                         help="batch size for a checkpoint's training step (default 4)")
-    parser.add_argument("--activation", default="relu",
-                        help="activation between a checkpoint's Linear layers (default relu)")
+    parser.add_argument("--activation", default=None, choices=["relu", "tanh", "sigmoid"],
+                        help="activation between a checkpoint's Linear layers (default: the "
+                             "one in the metrics.json beside it, else relu)")
     parser.add_argument("--list", action="store_true", help="list the examples and exit")
 
 
@@ -71,7 +72,11 @@ def run(args: argparse.Namespace) -> int:
                 g, stem = example(w), w
             else:
                 g = checkpoint_step(w, batch=args.batch, activation=args.activation)
-                stem = Path(w).stem + "-step"
+                # named after the run's folder too: every run saves weights.npz
+                folder = Path(w).resolve().parent.name
+                stem = f"{folder}-{Path(w).stem}-step" if folder else f"{Path(w).stem}-step"
+                for line in (n for n in g.notes if "assumed" in n):
+                    print(f"note: {line}", file=sys.stderr)
         except (ValueError, FileNotFoundError, TypeError) as e:
             print(f"{ERROR} {e}", file=sys.stderr)
             return 1

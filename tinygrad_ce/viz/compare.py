@@ -17,10 +17,12 @@ from tinygrad_ce.viz.dot import (
     build,
     collect,
     fmt_number,
-    gradients_of,
+    grad_legend,
     legend_label,
     new_graph,
+    notes,
     summarize,
+    try_gradients,
 )
 from tinygrad_ce.viz.render import Graph
 
@@ -46,12 +48,14 @@ def draw_comparison(
     f, u = fused_roots[0], unfused_roots[0]
     names, modules = _param_names(params, model)
     f_order, u_order = collect([f]), collect([u])
-    f_grads, u_grads = gradients_of(f, f_order), gradients_of(u, u_order)
+    (f_grads, f_why), (u_grads, u_why) = try_gradients(f, f_order), try_gradients(u, u_order)
     g = new_graph(rankdir, title)
     kinds: set[str] = set()
-    for prefix, root, order, grads, label in (
-        ("f_", f, f_order, f_grads, labels[0]),
-        ("u_", u, u_order, u_grads, labels[1]),
+    lines: list[str] = []
+    passes = 0
+    for prefix, root, order, grads, label, why in (
+        ("f_", f, f_order, f_grads, labels[0], f_why),
+        ("u_", u, u_order, u_grads, labels[1], u_why),
     ):
         side = Graph(name=f"cluster_{prefix}side")
         ops = sum(1 for t in order if t.op)
@@ -61,6 +65,12 @@ def draw_comparison(
         b = build(side, [root], names=names, modules=modules, show_data=show_data,
                   show_grad=True, grads=grads, clusters=True, max_nodes=None, prefix=prefix)
         kinds |= b.kinds
+        passes = max(passes, b.passes)
+        same = why is not None and why == f_why == u_why
+        if same and prefix == "f_":  # both sides for the same reason: said once
+            lines.append(f"not shown: each loss's own gradients: {why}")
+        lines += [f"{label}: {n}" for n in notes(b, True, None if same else why,
+                                                  "each tensor's gradient")]
         g.subgraph(side)
         g.node_data.update(side.node_data)
     u_ids = {id(t) for t in u_order}
@@ -72,8 +82,8 @@ def draw_comparison(
     else:
         pairs = [(t, t) for t in shared]
     rows = []
-    for a, b2 in pairs[:4]:
-        ga, gb = f_grads.get(id(a)), u_grads.get(id(b2))
+    for a, b2 in pairs[:4] if f_grads is not None and u_grads is not None else ():
+        ga, gb = f_grads.get(id(a)), u_grads.get(id(b2))  # type: ignore[union-attr]
         if ga is None or gb is None or ga.shape != gb.shape:
             continue
         name = a.name or names.get(id(a)) or "input"
@@ -94,5 +104,11 @@ def draw_comparison(
             f'<TR><TD ALIGN="LEFT"><B>max |Δ|</B></TD><TD ALIGN="LEFT"><B>{shown}</B></TD></TR>'
             "</TABLE>"
         )
-    g.attr(label=legend_label(kinds, True, title, rows_html=table))
+    if f_grads is None or u_grads is None:
+        lines.append("not compared: the gradients of each loss at the shared inputs (a .grad "
+                     "shared by both losses holds their sum)")
+    g.notes = lines
+    grad_text = (grad_legend(passes) if f_grads is None or u_grads is None
+                 else "grad = ∂(its own loss)/∂tensor")
+    g.attr(label=legend_label(kinds, True, title, lines, rows_html=table, grad_text=grad_text))
     return g

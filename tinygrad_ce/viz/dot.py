@@ -22,7 +22,12 @@ fused op   orange   one node doing the work of many (``cross_entropy``), closed-
 
 Each tensor shows its name, shape and dtype, its value (the numbers when there are at most
 six, else min, mean and max) and its gradient the same way, in red: ``grad`` is
-d(output)/d(tensor). Hover a node (SVG, HTML) for the full arrays.
+d(output)/d(tensor) when computed (``grads="all"``), else ``.grad`` as backward() stored it
+(the legend says when that is a sum of several backward passes). Hover a node (SVG, HTML)
+for the full arrays, an op for its backward rule. A dashed edge brings an input the op reads
+without differentiating it (a target, an index). Drawing never fails because backward()
+ran: what cannot be shown is said in the picture's notes (``graph.notes``), with the way
+to keep it (``keep_graph()``, ``retain_graph=True``).
 """
 
 from __future__ import annotations
@@ -35,8 +40,10 @@ from typing import Any
 import graphviz
 import numpy as np
 
+from tinygrad_ce.engine import grad_passes
 from tinygrad_ce.tensor import Tensor
 from tinygrad_ce.viz.render import Graph
+from tinygrad_ce.viz.rules import describe
 
 # kind -> (fill, border)
 COLORS = {
@@ -59,6 +66,8 @@ MUTED = "#64748b"
 FONT = "Helvetica"
 CLUSTER_FILLS = ("#f8fafc", "#eef2ff", "#f0fdf4", "#fff7ed")
 
+SPINE = "4"  # edge weight of the data path (activations), so it runs straight
+SPINE_UP_TO = 300  # tensors: past this, no weights
 FANOUT = 8  # a tensor with more uses than this gets a reference node per use
 EXACT = 6  # at most this many elements are shown one by one; more get min/mean/max
 DTYPE_SHORT = {"float16": "f16", "float32": "f32", "float64": "f64", "int32": "i32",
@@ -76,6 +85,21 @@ def fmt_number(v: Any) -> str:
     if v == 0:
         return "0"
     return f"{v:.4g}"
+
+
+def exact_number(v: Any, dtype: Any) -> str:
+    """A number with as many digits as it takes to tell it from a round one in its dtype
+    (``1.0001``, not ``1``), up to the dtype's precision."""
+    if isinstance(v, (bool, np.bool_, int, np.integer)) or np.dtype(dtype).kind != "f":
+        return fmt_number(v)
+    v = np.dtype(dtype).type(v)
+    if v == 0 or not np.isfinite(v):
+        return fmt_number(v)
+    for digits in range(4, 18):
+        text = f"{float(v):.{digits}g}"
+        if np.dtype(dtype).type(text) == v:
+            return text
+    return repr(float(v))
 
 
 def summarize(a: np.ndarray) -> str:
@@ -129,6 +153,11 @@ def shape_text(t: Tensor) -> str:
 
 
 RELEASED = "released by backward()"
+
+
+def constant_text(t: Tensor) -> str:
+    """A one-element constant, exactly enough to tell it from a round number."""
+    return RELEASED if t.released else exact_number(t.numpy().item(), t.dtype)
 
 
 def values_text(t: Tensor, text: Callable[[np.ndarray], str] = summarize) -> str:
@@ -188,7 +217,7 @@ def collect(roots: Sequence[Tensor]) -> list[Tensor]:
     queue = deque(order)
     while queue:
         t = queue.popleft()
-        for p in t.parents:
+        for p in t.parents + t.extra_inputs:
             if id(p) not in seen:
                 seen.add(id(p))
                 order.append(p)
@@ -207,6 +236,20 @@ def _as_roots(root: Tensor | Sequence[Tensor], what: str = "root") -> list[Tenso
         if not isinstance(r, Tensor):
             raise TypeError(f"{what}[{i}] is a {type(r).__name__}; expected a Tensor")
     return roots
+
+
+FREED = ("backward() already ran and freed what the graph saved: draw before backward(), "
+         "pass retain_graph=True to it, or run it inside keep_graph()")
+
+
+def try_gradients(root: Tensor, nodes: Sequence[Tensor]
+                  ) -> tuple[dict[int, np.ndarray] | None, str | None]:
+    """``gradients_of``, or None and why it cannot be computed (the graph was freed)."""
+    try:
+        return gradients_of(root, nodes), None
+    except RuntimeError as e:
+        text = str(e)
+        return None, FREED if "second time" in text else text
 
 
 def gradients_of(root: Tensor, nodes: Sequence[Tensor]) -> dict[int, np.ndarray]:
@@ -242,7 +285,7 @@ def tensor_label(title: str | None, t: Tensor, grad: np.ndarray | None, show_dat
     """An HTML-like label: title and shape, then a data row and a grad row."""
     meta = f'<FONT COLOR="{MUTED}" POINT-SIZE="9">{_e(shape_text(t))}</FONT>'
     if kind == "constant" and not title and t.numel() == 1:
-        return f'<<FONT POINT-SIZE="10">{_e(values_text(t))}</FONT>>'
+        return f'<<FONT POINT-SIZE="10">{_e(constant_text(t))}</FONT>>'
     rows = []
     head = f"<B>{_e(title)}</B>  {meta}" if title else meta
     rows.append(f'<TR><TD ALIGN="LEFT" COLSPAN="2">{head}</TD></TR>')
@@ -265,9 +308,21 @@ def _tooltip(*parts: str) -> str:
     return graphviz.nohtml(text.replace("\n", "\\n"))
 
 
+GRAD_COMPUTED = "grad = ∂output/∂tensor"
+GRAD_STORED = "grad = .grad, as backward() stored it"
+
+
+def grad_legend(passes: int) -> str:
+    """What the grad rows mean when they show stored ``.grad``: one backward pass, or a sum."""
+    if passes > 1:
+        return (f"grad = .grad, accumulated over {passes} backward passes (several backward() "
+                "calls or several losses): their sum, not ∂output/∂tensor")
+    return GRAD_STORED
+
+
 def legend_label(kinds: Iterable[str], show_grad: bool, title: str | None = None,
                  extra: Sequence[str] = (), rows_html: Sequence[str] = (),
-                 flow: bool = False) -> str:
+                 flow: bool = False, grad_text: str = GRAD_COMPUTED) -> str:
     """The graph's label: title, a row of colour swatches for the kinds drawn, notes, and
     any extra rows (``rows_html``: each an HTML-like ``<TABLE>``)."""
     cells = []
@@ -277,8 +332,8 @@ def legend_label(kinds: Iterable[str], show_grad: bool, title: str | None = None
             cells.append(f'<TD BGCOLOR="{fill}" COLOR="{border}" BORDER="1" CELLPADDING="3">'
                          f'<FONT POINT-SIZE="10">{LEGEND_TEXT[k]}</FONT></TD>')
     if show_grad:
-        cells.append(f'<TD CELLPADDING="3"><FONT POINT-SIZE="10" COLOR="{GRAD_COLOR}">grad = '
-                     "∂output/∂tensor</FONT></TD>")
+        cells.append(f'<TD CELLPADDING="3"><FONT POINT-SIZE="10" COLOR="{GRAD_COLOR}">'
+                     f"{_e(grad_text)}</FONT></TD>")
     if flow:
         cells.append(f'<TD CELLPADDING="3"><FONT POINT-SIZE="10" COLOR="{GRAD_COLOR}">red edge: '
                      "the gradient it carries back to its input</FONT></TD>")
@@ -313,15 +368,25 @@ class _Builder:
         self.prefix = prefix
         self.kinds: set[str] = set()
         self.node_data: dict[str, dict[str, Any]] = {}
+        self.passes = 0  # the most backward passes summed in a stored .grad drawn
+        self.released = 0  # tensors drawn whose values backward() released
+        self.stored_leaf_grads = 0  # leaves drawn with a stored .grad
+        self.roles: dict[int, str] = {}  # unnamed extra inputs -> what they are (target)
+        self.drawn_as: dict[int, tuple[str, str | None]] = {}  # id -> (tensor node, op node)
+        self.clusters: dict[str, dict[str, Any]] = {}  # DOT cluster name -> label, members
+        self.missing_grads = 0  # intermediates that require grad drawn without one
         # cluster key (tuple of module ids) -> (label, list of DOT statements)
         self.cluster_members: dict[tuple[int, ...], list[tuple[str, str, dict[str, Any]]]] = {}
         self.cluster_label: dict[tuple[int, ...], str] = {}
         self.top: list[tuple[str, str, dict[str, Any]]] = []
 
     def grad_of(self, t: Tensor) -> np.ndarray | None:
-        if self.grads is not None and id(t) in self.grads:
-            return self.grads[id(t)]
-        return None if t.grad is None else t.grad.numpy()
+        if self.grads is not None:
+            return self.grads.get(id(t))
+        if t.grad is None or t.grad.released:
+            return None
+        self.passes = max(self.passes, grad_passes(t))
+        return t.grad.numpy()
 
     def kind(self, t: Tensor) -> str:
         if id(t) in self.root_ids:
@@ -337,6 +402,8 @@ class _Builder:
             return str(t.name)
         if id(t) in self.names:
             return self.names[id(t)]
+        if id(t) in self.roles:
+            return self.roles[id(t)]
         return "output" if kind == "output" and len(self.roots) == 1 else None
 
     def cluster_key(self, scope: tuple[Any, ...]) -> tuple[int, ...]:
@@ -359,6 +426,11 @@ class _Builder:
         self.kinds.add(kind)
         title = self.title(t, kind)
         grad = self.grad_of(t)
+        self.released += t.released
+        if t.requires_grad and grad is None and not t.is_leaf:
+            self.missing_grads += 1
+        elif t.is_leaf and grad is not None and self.grads is None:
+            self.stored_leaf_grads += 1
         fill, border = COLORS[kind]
         label = tensor_label(title, t, grad, self.show_data, self.show_grad, kind)
         tip = [f"{title or 'tensor'}: {t.shape} {t.dtype}"
@@ -378,6 +450,8 @@ class _Builder:
             "data": values_text(t, page_text),
             "grad": None if grad is None else page_text(grad),
         }
+        if self.grads is None and grad is not None and grad_passes(t) > 1:
+            self.node_data[name]["passes"] = grad_passes(t)
 
     def reference_node(self, name: str, target: str, t: Tensor, key: tuple[int, ...],
                        n_uses: int) -> None:
@@ -397,23 +471,27 @@ class _Builder:
         kind = "fused" if fused else "op"
         self.kinds.add(kind)
         fill, border = COLORS[kind]
+        shown = t.op_label or t.op
+        rule = describe(t)
         if fused:
             # a table, not <BR/>: Graphviz then sizes each line by its own font
             label = (f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
-                     f"<TR><TD><B>{_e(t.op)}</B></TD></TR>"
+                     f"<TR><TD><B>{_e(shown)}</B></TD></TR>"
                      f'<TR><TD><FONT POINT-SIZE="9" COLOR="{border}">fused: one node</FONT>'
                      "</TD></TR></TABLE>>")
             attrs = {"shape": "box", "style": "rounded,filled,bold", "penwidth": "2.5",
                      "fontsize": "12", "margin": "0.2,0.08"}
         else:
-            label, attrs = t.op, {"shape": "box", "style": "rounded,filled", "fontsize": "10",
+            label, attrs = shown, {"shape": "box", "style": "rounded,filled", "fontsize": "10",
                                   "height": "0.3", "margin": "0.08,0.03"}
         attrs.update(fillcolor=fill, color=border, tooltip=_tooltip(
-            f"op {t.op}{' (fused: one node, closed-form backward)' if fused else ''}",
-            f"inputs: {len(t.parents)}"))
+            f"op {shown}{' (fused: one node, closed-form backward)' if fused else ''}",
+            f"inputs: {len(t.parents)}"
+            + (f", and {len(t.extra_inputs)} read without a gradient" if t.extra_inputs else ""),
+            f"backward: {rule}" if rule else "backward: (its code states no rule)"))
         self.place(key, name, label, attrs)
-        self.node_data[name] = {"title": t.op, "kind": LEGEND_TEXT[kind], "op": t.op,
-                                "inputs": len(t.parents)}
+        self.node_data[name] = {"title": shown, "kind": LEGEND_TEXT[kind], "op": t.op,
+                                "inputs": len(t.parents), "rule": rule}
 
     def emit(self, g: graphviz.Digraph) -> None:
         """Add the nodes to ``g``: top-level ones directly, clusters innermost first (each
@@ -422,9 +500,17 @@ class _Builder:
             g.node(name, label, **attrs)
         built: dict[tuple[int, ...], graphviz.Digraph] = {}
         number = {k: i for i, k in enumerate(self.cluster_label)}
+        members: dict[tuple[int, ...], list[str]] = {}
         for key in sorted(self.cluster_label, key=len, reverse=True):
             depth = len(key)
-            sub = graphviz.Digraph(name=f"cluster_{self.prefix}{number[key]}")
+            cname = f"cluster_{self.prefix}{number[key]}"
+            inside = [m[0] for m in self.cluster_members[key]]
+            for child in (k for k in members if k[:-1] == key):
+                inside += members[child]
+            members[key] = inside
+            self.clusters[cname] = {"label": self.cluster_label[key], "members": inside,
+                                    "depth": depth}
+            sub = graphviz.Digraph(name=cname)
             sub.attr(label=self.cluster_label[key], labeljust="l", fontname=FONT, fontsize="11",
                      fontcolor=INK, style="rounded,filled", color="#94a3b8",
                      fillcolor=CLUSTER_FILLS[(depth - 1) % len(CLUSTER_FILLS)], margin="10")
@@ -460,8 +546,13 @@ def build(g: Graph, roots: list[Tensor], *, names: dict[int, str], modules: dict
                  grads=grads, clusters=clusters, prefix=prefix)
     consumers: dict[int, list[tuple[Any, ...]]] = {}
     for t in shown:
-        for p in t.parents:
+        for p in t.parents + t.extra_inputs:
             consumers.setdefault(id(p), []).append(t.scope)
+        for role, p in _roles(t):
+            if not p.name and id(p) not in names:
+                b.roles.setdefault(id(p), role)
+    # weights lengthen Graphviz's layout a lot on large graphs: only where a reader reads it
+    spine = data_path(shown, names) if len(shown) <= SPINE_UP_TO else set()
     edges: list[tuple[str, str, dict[str, str]]] = []
     cut: list[str] = []
     uses: dict[int, int] = {}
@@ -472,13 +563,21 @@ def build(g: Graph, roots: list[Tensor], *, names: dict[int, str], modules: dict
         scope = t.scope
         if t.is_leaf and id(t) in names and id(t) in consumers:
             scope = _common_scope(consumers[id(t)])  # a parameter sits in the layer using it
+        elif t.is_leaf and id(t) in consumers:
+            # an input sits at the door of the outermost module that reads it, not off to
+            # the side of the whole picture
+            scope = _common_scope(consumers[id(t)])[:1]
         key = b.cluster_key(scope)
         b.tensor_node(t, tname, key)
+        b.drawn_as[id(t)] = (tname, None if t.is_leaf else f"{prefix}o{i}")
         if t.is_leaf:
             continue
         oname = f"{prefix}o{i}"
         b.op_node(t, oname, key)
-        edges.append((oname, tname, _edge_attrs(edge_grads, id(t), None)))
+        attrs = _edge_attrs(edge_grads, id(t), None)
+        if id(t) in spine:
+            attrs["weight"] = SPINE
+        edges.append((oname, tname, attrs))
         missing = False
         for j, p in enumerate(t.parents):
             if id(p) not in number:
@@ -501,13 +600,24 @@ def build(g: Graph, roots: list[Tensor], *, names: dict[int, str], modules: dict
                 attrs = {"tooltip": _tooltip(where)} if where else {}
             else:
                 attrs = _edge_attrs(edge_grads, id(p), id(t), same, where)
+            if id(p) in spine:
+                attrs["weight"] = SPINE  # the data path runs straight down
             edges.append((pname, oname, attrs))
+        for role, p in _roles(t):
+            if id(p) in number:  # read, not differentiated: a dashed edge named by its role
+                edges.append((f"{prefix}t{number[id(p)]}", oname, {
+                    # xlabel, not label: one edge label makes dot double every rank
+                    "style": "dashed", "xlabel": role, "fontsize": "9",
+                    "fontcolor": MUTED, "tooltip": _tooltip(
+                        f"{role} of {t.op}: read by the op, no gradient flows back to it")}))
         if missing:
             cut.append(oname)
     for ref, target, p, key, n_uses in refs:
         b.reference_node(ref, target, p, key, n_uses)
     b.emit(g)
-    for tail, head, attrs in edges:
+    # inputs first: Graphviz then places the first layer's input at the top left and the
+    # layers follow it down, rather than stair-stepping from the output's side
+    for tail, head, attrs in edges[::-1] if len(shown) <= SPINE_UP_TO else edges:
         g.edge(tail, head, **attrs)
     if hidden:
         ops = Counter(t.op for t in hidden if t.op)
@@ -525,7 +635,45 @@ def build(g: Graph, roots: list[Tensor], *, names: dict[int, str], modules: dict
     else:
         b.collapsed_note = None
     g.node_data.update(b.node_data)
+    g.clusters.update(b.clusters)
     return b
+
+
+def data_path(shown: Sequence[Tensor], names: dict[int, str]) -> set[int]:
+    """The tensors computed from the data (inputs that are not parameters): their edges get
+    weight, so the path from input to output runs straight and the parameters join it."""
+    ids = {id(t) for t in shown}
+    on: dict[int, bool] = {}
+    for start in shown:
+        stack = [(start, False)]
+        while stack:
+            t, done = stack.pop()
+            if id(t) in on:
+                continue
+            parents = [p for p in t.parents if id(p) in ids]
+            if not done and any(id(p) not in on for p in parents):
+                stack.append((t, True))
+                stack.extend((p, False) for p in parents if id(p) not in on)
+                continue
+            if not t.parents:
+                on[id(t)] = id(t) not in names and not t.requires_grad and t.numel() > 1
+            else:
+                on[id(t)] = any(on.get(id(p), False) for p in parents)
+    return {i for i, v in on.items() if v}
+
+
+def _roles(t: Tensor) -> list[tuple[str, Tensor]]:
+    """What each extra input (read, not differentiated) is to the op that read it."""
+    extra = t.extra_inputs
+    if not extra:
+        return []
+    if "cross_entropy" in t.op:
+        names = ["target", "weight"]
+    elif "getitem" in t.op:
+        names = ["target" if "target" in (t.op_label or "") else "index"] * len(extra)
+    else:
+        names = ["input"] * len(extra)
+    return [(names[i] if i < len(names) else "input", p) for i, p in enumerate(extra)]
 
 
 def _edge_attrs(edge_grads: dict[tuple[int, int], np.ndarray] | None, tail: int,
@@ -541,6 +689,25 @@ def _edge_attrs(edge_grads: dict[tuple[int, int], np.ndarray] | None, tail: int,
             "fontcolor": GRAD_COLOR, "fontsize": "9", "label": text,
             "tooltip": _tooltip(*([where] if where else []),
                                 "gradient flowing back along this edge:", full_text(g))}
+
+
+KEEP = "run backward() inside tinygrad_ce.viz.keep_graph() to keep them"
+
+
+def notes(b: _Builder, show_grad: bool, why: str | None, wanted: str) -> list[str]:
+    """What the picture does not show and why, and how to have it shown."""
+    out = []
+    if why:
+        out.append(f"not shown: {wanted}: {why}")
+    if b.released:
+        out.append(f"values not shown: {b.released} intermediate"
+                   f"{'s' if b.released > 1 else ''} released by backward() (op, name and "
+                   f"shape stay); {KEEP}, or pass retain_graph=True")
+    if show_grad and b.grads is None and b.missing_grads and (b.stored_leaf_grads or b.passes):
+        out.append(f"gradients not shown: {b.missing_grads} intermediate"
+                   f"{'s' if b.missing_grads > 1 else ''}: backward() stores .grad on leaves "
+                   f"only; {KEEP} (or call retain_grad() on them)")
+    return out
 
 
 def new_graph(rankdir: str, title: str | None) -> Graph:
@@ -565,6 +732,7 @@ def draw_graph(
     show_grad: bool = True,
     grads: str = "stored",
     grad_flow: bool = False,
+    steps: bool = False,
     rankdir: str = "TB",
     max_nodes: int | None = 400,
     clusters: bool = True,
@@ -580,6 +748,8 @@ def draw_graph(
       d(root)/d(tensor) for every tensor with ``autograd.grad`` (the graph must not be freed).
     - ``grad_flow``: also label each edge with the gradient flowing back along it
       (implies ``grads="all"``).
+    - ``steps``: record the backward pass step by step for the html page's Next / Previous
+      / Play (implies ``grads="all"``; at most 600 tensors).
     - ``max_nodes``: tensors drawn at most (nearest the output first); the rest are
       collapsed into one note that says what was left out. ``None`` draws everything.
     - ``clusters``: group the nodes made inside each ``nn.Module`` call.
@@ -596,20 +766,34 @@ def draw_graph(
     g = new_graph(rankdir, title)
     computed = None
     edge_grads = None
-    if grads == "all" or grad_flow:
+    why = None
+    if grads == "all" or grad_flow or steps:
         if len(roots) != 1:
-            raise ValueError(f"grads='all' and grad_flow need one output; got {len(roots)}")
+            raise ValueError(f"grads='all', grad_flow and steps need one output; got "
+                             f"{len(roots)}")
         order = collect(roots)
-        computed = gradients_of(roots[0], order)
-        if grad_flow:
+        computed, why = try_gradients(roots[0], order)
+        if grad_flow and computed is not None:
             from tinygrad_ce.viz.flow import edge_gradients
 
             edge_grads = edge_gradients(roots[0], order, computed)
     b = build(g, roots, names=names, modules=modules, show_data=show_data, show_grad=show_grad,
               grads=computed, clusters=clusters, max_nodes=max_nodes, edge_grads=edge_grads)
     extra = [b.collapsed_note] if b.collapsed_note else []
+    wanted = ("gradient flow (grad_flow=True)" if grad_flow else
+              "the backward pass step by step (steps=True)" if steps else
+              "d(output)/d(tensor) for every tensor (grads='all')")
+    extra += notes(b, show_grad, why, wanted)
+    g.notes = extra
+    if steps and computed is not None:
+        from tinygrad_ce.viz.steps import backward_steps
+
+        g.steps = backward_steps(roots[0], order, computed, b.drawn_as, page_text, summarize)
+    grad_text = GRAD_COMPUTED if computed is not None else grad_legend(b.passes)
     if legend:
-        g.attr(label=legend_label(b.kinds, show_grad, title, extra, flow=grad_flow))
+        g.attr(label=legend_label(b.kinds, show_grad, title, extra,
+                                  flow=grad_flow and edge_grads is not None,
+                                  grad_text=grad_text))
     elif title or extra:
         g.attr(label=graphviz.nohtml("\\n".join(([title] if title else []) + extra)))
     return g

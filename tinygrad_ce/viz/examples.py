@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from tinygrad_ce.nn.checkpoint import model_from_checkpoint, run_record
 from tinygrad_ce.random import manual_seed
 from tinygrad_ce.tensor import Tensor
 from tinygrad_ce.viz.compare import draw_comparison
 from tinygrad_ce.viz.dot import draw_graph
 from tinygrad_ce.viz.render import Graph
+
+__all__ = ["EXAMPLES", "example", "training_step_graph", "checkpoint_step",
+           "model_from_checkpoint"]
 
 # two samples, three classes: few enough numbers that every value is printed
 LOGITS = [[2.0, 1.0, 0.1], [0.5, 2.5, -1.0]]
@@ -78,6 +83,14 @@ def ce_flow() -> Graph:
                       title="Gradient flow: each edge carries the gradient it sends back (red)")
 
 
+def ce_steps() -> Graph:
+    x, y = _logits()
+    loss = _functional().cross_entropy_unfused(x, y)
+    loss.name = "loss"
+    return draw_graph(loss, steps=True, title="Step through the backward pass: open the html "
+                                              "page, press Next")
+
+
 def _step_graph(model: Any, x: Tensor, y: Tensor, title: str) -> Graph:
     loss = _functional().cross_entropy(model(x), y)
     loss.name = "loss"
@@ -104,59 +117,77 @@ def training_step_graph(model: Any, x: Any, y: Any, title: str | None = None) ->
     return _step_graph(model, x, y, title or "One training step")
 
 
-def model_from_checkpoint(path: str | os.PathLike[str], activation: str = "relu") -> Any:
-    """Rebuild a ``Sequential`` of ``Linear`` layers (an ``nn.MLP``) from a checkpoint saved
-    by ``Module.save``: keys ``"<i>.weight"`` of shape (out, in), optional ``"<i>.bias"``,
-    with ``activation`` between consecutive layers."""
-    from tinygrad_ce import nn
+def _run_batch(config: dict[str, Any], batch: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """The first ``batch`` training points of the run recorded in ``config`` (the same data,
+    seed and split as ``tinygrad-ce train``), and a phrase saying what they are."""
+    from tinygrad_ce import data
 
-    state = nn.load(path)
-    layers: dict[int, tuple[int, int, bool]] = {}
-    for key, arr in state.items():
-        index, _, what = key.partition(".")
-        if not index.isdigit() or what not in ("weight", "bias"):
-            raise ValueError(
-                f"{os.fspath(path)!r}: key {key!r} is not '<index>.weight' or '<index>.bias'; "
-                "expected a checkpoint of an nn.MLP / Sequential of Linear layers"
-            )
-        if what == "weight":
-            if arr.ndim != 2:
-                raise ValueError(f"{os.fspath(path)!r}: {key} has shape {arr.shape}; "
-                                 "expected (out_features, in_features)")
-            layers[int(index)] = (arr.shape[1], arr.shape[0], f"{index}.bias" in state)
-    if not layers:
-        raise ValueError(f"{os.fspath(path)!r} holds no '<index>.weight'; expected an nn.MLP")
-    acts = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
-    if activation not in acts:
-        raise ValueError(f"activation={activation!r}: expected one of {', '.join(acts)}")
-    modules: list[Any] = []
-    last = max(layers)
-    for i in range(last + 1):
-        if i in layers:
-            fin, fout, bias = layers[i]
-            dt = state[f"{i}.weight"].dtype
-            modules.append(nn.Linear(fin, fout, bias=bias, dtype=dt))
-        elif i - 1 in layers:
-            modules.append(acts[activation]())
+    name = config.get("dataset", "spirals")
+    dt = np.dtype(config.get("dtype", "float32"))
+    seed = int(config.get("seed", 0))
+    if name == "digits":
+        x, y = data.load_digits(dtype=dt)
+    else:
+        kw: dict[str, Any] = dict(n_samples=int(config.get("samples", 1500)), seed=seed, dtype=dt)
+        if config.get("noise") is not None:
+            kw["noise"] = config["noise"]
+        if name == "spirals":
+            x, y = data.make_spirals(n_classes=int(config.get("classes", 3)), **kw)
+        elif name == "blobs":
+            if "noise" in kw:
+                kw["cluster_std"] = kw.pop("noise")
+            x, y = data.make_blobs(centers=int(config.get("classes", 3)), **kw)
+        elif name in data.DATASETS:
+            x, y = data.DATASETS[name](**kw)
         else:
-            modules.append(nn.Identity())
-    model = nn.Sequential(*modules)
-    model.load_state_dict(state)
-    return model
+            raise ValueError(f"the run's dataset {name!r} is not one of {', '.join(data.DATASETS)}")
+    x_train, _, y_train, _ = data.train_test_split(x, y, float(config.get("test_size", 0.2)),
+                                                   seed=seed)
+    return x_train[:batch], y_train[:batch], f"its first {batch} {name} training points"
 
 
 def checkpoint_step(path: str | os.PathLike[str], batch: int = 4, seed: int = 0,
-                    activation: str = "relu") -> Graph:
-    """One training step of the model saved at ``path`` on a random batch (fixed seed)."""
+                    activation: str | None = None) -> Graph:
+    """One training step of the model saved at ``path``, as the run that saved it set it up:
+    the activation and the data recorded in the ``metrics.json`` beside it, on a real batch
+    with its real labels. Without that record it assumes ReLU (or ``activation``) and draws
+    a random batch (fixed ``seed``) with random labels; ``graph.notes`` says what it assumed."""
+    record = run_record(path)
+    config = record["config"] if record else {}
+    assumed: list[str] = []
+    recorded = config.get("activation")
+    if activation is None:
+        activation = recorded or "relu"
+        if not recorded:
+            assumed.append("activation relu between the layers")
+    elif recorded and recorded != activation:
+        assumed.append(f"activation {activation} as asked (the run used {recorded})")
     model = model_from_checkpoint(path, activation)
     first = model[0]
-    rng = np.random.default_rng(seed)
-    dt = first.weight.numpy().dtype
-    xs = rng.standard_normal((batch, first.in_features)).astype(dt)
-    ys = rng.integers(0, model[len(model) - 1].out_features, batch)
-    return _step_graph(model, Tensor(xs, name="x"), Tensor(ys, name="y"),
-                       f"One training step of {os.path.basename(os.fspath(path))} "
-                       f"on a random batch of {batch}")
+    n_out = model[len(model) - 1].out_features
+    where = Path(path)
+    if record and record.get("architecture"):
+        widths = "-".join(str(w) for w in (first.in_features, *(
+            m.out_features for m in model if hasattr(m, "out_features"))))
+        if widths != record["architecture"]:
+            raise ValueError(f"{os.fspath(path)!r} holds an MLP {widths}, but the metrics.json "
+                             f"beside it describes {record['architecture']}")
+    if config.get("dataset"):
+        xs, ys, what = _run_batch(config, batch)
+    else:
+        rng = np.random.default_rng(seed)
+        xs = rng.standard_normal((batch, first.in_features)).astype(first.weight.numpy().dtype)
+        ys = rng.integers(0, n_out, batch)
+        what = f"a random batch of {batch} with random labels"
+        assumed.append(what)
+    if assumed:
+        assumed = [f"no metrics.json beside {where.name} says how it was trained: assumed "
+                   + ", ".join(assumed)] if not record else [f"assumed {a}" for a in assumed]
+    g = _step_graph(model, Tensor(xs, name="x"), Tensor(ys, name="y"),
+                    f"One training step of {where.parent.name + '/' if where.parent.name else ''}"
+                    f"{where.name} ({activation}) on {what}")
+    g.notes = assumed + g.notes
+    return g
 
 
 # name -> (builder, caption for the gallery)
@@ -173,6 +204,8 @@ EXAMPLES: dict[str, tuple[Callable[[], Graph], str]] = {
                                  "gradient of the logits is itself a graph."),
     "ce-flow": (ce_flow, "Gradient flow: every edge of the unfused loss labelled with the "
                          "gradient it carries back to its input."),
+    "ce-steps": (ce_steps, "The backward pass step by step (html: Next / Previous / Play): "
+                           "each op's incoming gradient, rule, and what it sends each input."),
 }
 
 

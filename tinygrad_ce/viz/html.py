@@ -1,5 +1,9 @@
 """One self-contained html page: the SVG inline, pan (drag) and zoom (wheel, buttons), and a
-side panel that shows a clicked node's full value and gradient. No external files."""
+side panel that shows a clicked node's full value and gradient, or an op's backward rule.
+It opens at a readable zoom centred on the output; a click on a module's box folds it into
+one box (a graph of more than ``FOLD_AT`` nodes opens folded); with ``draw_graph(...,
+steps=True)``, Next / Previous / Play walk the backward pass in the engine's order. No
+external files."""
 
 from __future__ import annotations
 
@@ -31,11 +35,28 @@ _PAGE = """<!DOCTYPE html>
            background: #f8fafc; box-sizing: border-box; }
   #panel h2 { font-size: 16px; margin: 0 0 4px; }
   #panel .meta { color: #64748b; font-size: 12px; margin-bottom: 10px; }
-  #panel h3 { font-size: 12px; margin: 12px 0 4px; text-transform: uppercase; color: #64748b; }
+  #panel h3 { font-size: 12px; margin: 12px 0 4px; color: #64748b; }
   #panel h3.grad { color: #dc2626; }
   #panel pre { font-size: 11px; background: #fff; border: 1px solid #e2e8f0; padding: 6px;
                margin: 0; white-space: pre; overflow: auto; }
   #panel .hint { color: #64748b; font-size: 13px; }
+  #notes { font-size: 12px; color: #a16207; background: #fef9c3; border: 1px solid #eab308;
+           padding: 4px 6px; margin-bottom: 8px; }
+  #notes:empty { display: none; }
+  #stepper { margin-bottom: 10px; font-size: 13px; }
+  #stepper button { font-size: 13px; padding: 2px 8px; border: 1px solid #94a3b8;
+                    background: #fff; border-radius: 4px; cursor: pointer; }
+  #panel .rule { font-size: 12px; background: #ede9fe; border: 1px solid #c4b5fd;
+                 padding: 4px 6px; }
+  #view g.cluster { cursor: pointer; }
+  #view g.cluster.folded polygon, #view g.cluster.folded path { fill: #cbd5e1;
+      stroke-width: 2px; }
+  #view g.node.step-node path, #view g.node.step-node polygon { stroke: #dc2626;
+      stroke-width: 4px; }
+  #view g.node.step-op path, #view g.node.step-op polygon { stroke: #dc2626; stroke-width: 3px;
+      fill: #fecaca; }
+  #view g.node.step-to path, #view g.node.step-to polygon { stroke: #f97316; stroke-width: 3px;
+      stroke-dasharray: 4 2; }
 </style>
 </head>
 <body>
@@ -47,15 +68,22 @@ __SVG__
 <button id="zoom-out" title="zoom out">&minus;</button>
 <button id="zoom-fit" title="fit the whole graph">fit</button></div>
 </div>
-<aside id="panel"><h2 id="node-title">__TITLE__</h2>
+<aside id="panel"><div id="notes"></div>
+<div id="stepper" hidden><b>Backward pass</b> <span id="step-info"></span><br>
+<button id="step-prev" title="previous step">&#9664; Previous</button>
+<button id="step-next" title="next step: the next op whose backward runs">Next &#9654;</button>
+<button id="step-play" title="play every step">Play</button></div>
+<h2 id="node-title">__TITLE__</h2>
 <div id="node-meta" class="meta"></div>
-<div id="node-body"><p class="hint">Click a node to see its full value and gradient.
-Drag to pan, scroll to zoom.</p></div></aside>
+<div id="node-body"><p class="hint">Click a node to see its full value and gradient, or an
+op to see its backward rule; click a module's box to fold it. Drag to pan, scroll to zoom.</p>
+</div></aside>
 <script type="application/json" id="graph-data">__DATA__</script>
 <script>
 (function () {
   "use strict";
-  const data = JSON.parse(document.getElementById("graph-data").textContent);
+  const page = JSON.parse(document.getElementById("graph-data").textContent);
+  const data = page.nodes;
   const view = document.getElementById("view");
   const svg = view.querySelector("svg");
   svg.removeAttribute("width");
@@ -123,6 +151,21 @@ Drag to pan, scroll to zoom.</p></div></aside>
     if (d.data !== undefined) body.append(...section("data", d.data));
     if (d.grad) body.append(...section("grad (d output / d tensor)", d.grad, "grad"));
     else if (d.data !== undefined) body.append(...section("grad", "none", "grad"));
+    if (d.rule !== undefined) {
+      const h = document.createElement("h3");
+      h.textContent = "backward rule";
+      const p = document.createElement("div");
+      p.className = "rule";
+      p.id = "node-rule";
+      p.textContent = d.rule || "(its code states no rule)";
+      body.append(h, p);
+    }
+    if (d.passes) {
+      const p = document.createElement("p");
+      p.className = "hint";
+      p.textContent = ".grad holds the sum of " + d.passes + " backward passes";
+      body.append(p);
+    }
     if (d.text) { const p = document.createElement("pre"); p.textContent = d.text; body.append(p); }
   }
   function centre(g) {
@@ -169,6 +212,163 @@ Drag to pan, scroll to zoom.</p></div></aside>
       if (t) show(t.textContent, g);
     });
   });
+
+  // ----- folding module boxes -----
+  const byTitle = {};
+  svg.querySelectorAll("g.node, g.cluster, g.edge").forEach((g) => {
+    const t = g.querySelector("title");
+    if (t) byTitle[t.textContent] = g;
+  });
+  const folded = new Set();
+  function refold() {
+    const hidden = new Set();
+    folded.forEach((c) => page.clusters[c].members.forEach((m) => hidden.add(m)));
+    Object.keys(page.clusters).forEach((c) => {
+      const g = byTitle[c];
+      if (!g) return;
+      const outer = Array.from(folded).some((f) => f !== c &&
+        page.clusters[f].depth < page.clusters[c].depth &&
+        page.clusters[c].members.every((m) => page.clusters[f].members.includes(m)));
+      g.style.display = outer ? "none" : "";
+      g.classList.toggle("folded", folded.has(c));
+      const label = g.querySelector("text");
+      if (label) {
+        if (!label.dataset.text) label.dataset.text = label.textContent;
+        label.textContent = folded.has(c) ? "\u25B8 " + label.dataset.text + " (" +
+          page.clusters[c].members.length + " nodes folded: click to open)" : label.dataset.text;
+      }
+    });
+    svg.querySelectorAll("g.node").forEach((g) => {
+      const t = g.querySelector("title");
+      g.style.display = t && hidden.has(t.textContent) ? "none" : "";
+    });
+    svg.querySelectorAll("g.edge").forEach((g) => {
+      const t = g.querySelector("title");
+      if (!t) return;
+      const ends = t.textContent.split("->");
+      g.style.display = ends.length === 2 && hidden.has(ends[0]) && hidden.has(ends[1])
+        ? "none" : "";
+    });
+  }
+  function toggleFold(c) {
+    if (folded.has(c)) folded.delete(c); else folded.add(c);
+    refold();
+  }
+  Object.keys(page.clusters).forEach((c) => {
+    const g = byTitle[c];
+    if (!g) return;
+    g.addEventListener("click", (e) => {
+      if (moved) return;
+      e.stopPropagation();
+      toggleFold(c);
+    });
+  });
+  if (page.fold) {
+    Object.keys(page.clusters).forEach((c) => { if (page.clusters[c].depth === 1) folded.add(c); });
+    refold();
+  }
+
+  // ----- notes: what the picture leaves out -----
+  const notes = document.getElementById("notes");
+  (page.notes || []).forEach((n) => {
+    const p = document.createElement("div");
+    p.textContent = n;
+    notes.append(p);
+  });
+
+  // ----- open at a readable zoom, centred on the output -----
+  function nodeCentre(g) {
+    const b = g.getBBox();
+    const m = svg.getScreenCTM().inverse().multiply(g.getScreenCTM());
+    const p = svg.createSVGPoint();
+    p.x = b.x + b.width / 2;
+    p.y = b.y + b.height / 2;
+    return p.matrixTransform(m);
+  }
+  function clamp(v, lo, hi) { return hi < lo ? (lo + hi) / 2 : Math.min(Math.max(v, lo), hi); }
+  function lookAt(g, scale) {
+    // centre on g at ``scale`` px per pt, without showing more blank page than needed
+    const r = svg.getBoundingClientRect();
+    const c = nodeCentre(g);
+    const w = Math.min(home.w, r.width / scale), h = Math.min(home.h, r.height / scale);
+    const aspect = r.width / r.height;
+    box.w = Math.max(w, h * aspect);
+    box.h = box.w / aspect;
+    box.x = clamp(c.x - box.w / 2, home.x, home.x + home.w - box.w);
+    box.y = clamp(c.y - box.h / 2, home.y, home.y + home.h - box.h);
+    apply();
+  }
+  const outputs = Object.keys(data).filter((k) => data[k].kind === "output" && byTitle[k]);
+  const r0 = svg.getBoundingClientRect();
+  if (outputs.length && Math.min(r0.width / home.w, r0.height / home.h) < 1) {
+    lookAt(byTitle[outputs[0]], 1.2);  // 1 pt of the drawing = 1.2 px: 11 pt labels read at 13 px
+  }
+
+  // ----- the backward pass, step by step -----
+  const steps = page.steps || [];
+  let at = -1, timer = null;
+  const stepper = document.getElementById("stepper");
+  function clearStep() {
+    svg.querySelectorAll(".step-node, .step-op, .step-to").forEach((n) =>
+      n.classList.remove("step-node", "step-op", "step-to"));
+  }
+  function addSection(body, title, text, id, cls) {
+    const h = document.createElement("h3");
+    h.textContent = title;
+    if (cls) h.className = cls;
+    const pre = document.createElement("pre");
+    pre.textContent = text;
+    if (id) pre.id = id;
+    body.append(h, pre);
+  }
+  function showStep(k) {
+    clearStep();
+    at = k;
+    const s = steps[k];
+    document.getElementById("step-info").textContent = "step " + (k + 1) + " of " + steps.length;
+    const node = byTitle[s.node], op = byTitle[s.op];
+    if (node) node.classList.add("step-node");
+    if (op) op.classList.add("step-op");
+    s.sent.forEach((x) => { if (byTitle[x.to]) byTitle[x.to].classList.add("step-to"); });
+    const d = data[s.node];
+    document.getElementById("node-title").textContent = "backward of " + data[s.op].title;
+    document.getElementById("node-meta").textContent = "step " + (k + 1) + " of " +
+      steps.length + " · the engine's order · output " + d.title;
+    const body = document.getElementById("node-body");
+    body.replaceChildren();
+    addSection(body, "gradient arrived at " + d.title, s.arrived, "step-arrived", "grad");
+    const h = document.createElement("h3");
+    h.textContent = "rule applied";
+    const rule = document.createElement("div");
+    rule.className = "rule";
+    rule.id = "step-rule";
+    rule.textContent = s.rule || "(its code states no rule)";
+    body.append(h, rule);
+    s.sent.forEach((x, i) => {
+      const to = data[x.to].title;
+      addSection(body, "sent to " + to, x.grad, "step-sent-" + i, "grad");
+      addSection(body, (x.leaf ? to + ".grad" : "gradient of " + to) + " so far", x.total,
+                 "step-total-" + i);
+    });
+    if (node) {
+      const rr = svg.getBoundingClientRect();
+      lookAt(node, Math.max(1.0, rr.width / box.w));
+    }
+  }
+  if (steps.length) {
+    stepper.hidden = false;
+    document.getElementById("step-info").textContent = steps.length + " steps";
+    document.getElementById("step-next").onclick = () =>
+      showStep(Math.min(at + 1, steps.length - 1));
+    document.getElementById("step-prev").onclick = () => showStep(Math.max(at - 1, 0));
+    document.getElementById("step-play").onclick = () => {
+      if (timer) { clearInterval(timer); timer = null; return; }
+      timer = setInterval(() => {
+        if (at + 1 >= steps.length) { clearInterval(timer); timer = null; return; }
+        showStep(at + 1);
+      }, 1200);
+    };
+  }
 })();
 </script>
 </body>
@@ -176,13 +376,23 @@ Drag to pan, scroll to zoom.</p></div></aside>
 """
 
 
-def page(svg: str, node_data: dict[str, dict[str, Any]], title: str | None = None) -> str:
-    """The html page around ``svg`` (Graphviz's output) with ``node_data`` as JSON."""
+FOLD_AT = 1500  # nodes: a larger graph opens with its modules folded
+
+
+def page(svg: str, node_data: dict[str, dict[str, Any]], title: str | None = None, *,
+         clusters: dict[str, dict[str, Any]] | None = None,
+         steps: list[dict[str, Any]] | None = None, notes: list[str] | None = None) -> str:
+    """The html page around ``svg`` (Graphviz's output) with ``node_data``, the module
+    ``clusters``, the backward ``steps`` and the ``notes`` as JSON."""
     start = svg.find("<svg")
     if start < 0:
         raise ValueError("svg does not contain an <svg> element")
     svg = re.sub(r"<!--.*?-->", "", svg[start:], flags=re.S)
-    payload = json.dumps(node_data, ensure_ascii=False).replace("</", "<\\/")
+    clusters = clusters or {}
+    payload = json.dumps({"nodes": node_data, "clusters": clusters, "steps": steps or [],
+                          "notes": notes or [],
+                          "fold": len(node_data) > FOLD_AT and bool(clusters)},
+                         ensure_ascii=False).replace("</", "<\\/")
     text = html.escape(title or "tinygrad_ce graph")
     head, rest = _PAGE.split("__SVG__")
     mid, tail = rest.split("__DATA__")

@@ -36,10 +36,15 @@ class Graph(graphviz.Digraph):
         super().__init__(*args, **kwargs)
         self.node_data: dict[str, dict[str, Any]] = {}
         self.title: str | None = None
+        self.notes: list[str] = []  # what the picture leaves out, and why
+        self.clusters: dict[str, dict[str, Any]] = {}  # cluster -> label and member nodes
+        self.steps: list[dict[str, Any]] = []  # the backward pass, step by step (html)
 
     def copy(self) -> Graph:
         other = super().copy()
         other.node_data, other.title = dict(self.node_data), self.title
+        other.notes = list(self.notes)
+        other.clusters, other.steps = dict(self.clusters), list(self.steps)
         return other
 
     def svg(self) -> str:
@@ -151,12 +156,12 @@ def _quiet(fn: Any) -> bytes:
     """Run ``fn`` with C-level stderr captured: the Graphviz bundled in pygraphviz's wheels
     prints fontconfig warnings and a 'layout may take a long time' note past 1,000 nodes
     (it takes about a second) that say nothing about the graph; other lines pass through."""
+    fd = 2  # Graphviz's C code writes to the process's stderr, whatever sys.stderr is
     try:
-        fd = sys.stderr.fileno()
+        sys.stderr.flush()
+        saved = os.dup(fd)
     except (AttributeError, OSError, ValueError):
         return fn()
-    sys.stderr.flush()
-    saved = os.dup(fd)
     with tempfile.TemporaryFile() as tmp:
         os.dup2(tmp.fileno(), fd)
         try:
@@ -167,8 +172,16 @@ def _quiet(fn: Any) -> bytes:
             tmp.seek(0)
             for line in tmp.read().decode(errors="replace").splitlines():
                 if line.strip() and not line.startswith("Fontconfig") and not line.endswith(
-                        "layout may take a long time."):
+                        "layout may take a long time.") and "too large for" not in line:
                     print(line, file=sys.stderr)
+
+
+BIG = 300  # nodes: past this a png or pdf is too small to read
+
+
+def _node_count(g: graphviz.Digraph) -> int:
+    data = getattr(g, "node_data", None)
+    return len(data) if data else sum(1 for line in g.body if " [" in line and "->" not in line)
 
 
 def _format_of(path: Path, fmt: str | None) -> str:
@@ -192,6 +205,13 @@ def write(g: graphviz.Digraph, path: str | os.PathLike[str], format: str | None 
     if fmt == "dot":
         path.write_text(g.source, encoding="utf-8")
         return path
+    nodes = _node_count(g)
+    if fmt in ("png", "pdf") and nodes > BIG:
+        # Graphviz would scale the bitmap down until nothing can be read, and say so in its
+        # own words; ours say what to do instead
+        print(f"note: {path.name}: a {fmt} of {nodes} nodes is too large to read; write svg or "
+              "html (zoom and find a node), or draw fewer with draw_graph(..., max_nodes=200)",
+              file=sys.stderr)
     try:
         data = layout(g.source, "svg" if fmt == "html" else fmt, renderer)
     except RendererMissing as e:
@@ -202,9 +222,10 @@ def write(g: graphviz.Digraph, path: str | os.PathLike[str], format: str | None 
                   f"`dot -T{'svg' if fmt == 'html' else fmt} {dot_path} -o {path}`")
         return dot_path
     if fmt == "html":
-        node_data = getattr(g, "node_data", {})
-        title = getattr(g, "title", None)
-        path.write_text(page(data.decode("utf-8"), node_data, title), encoding="utf-8")
+        path.write_text(page(data.decode("utf-8"), getattr(g, "node_data", {}),
+                             getattr(g, "title", None), clusters=getattr(g, "clusters", {}),
+                             steps=getattr(g, "steps", []), notes=getattr(g, "notes", [])),
+                        encoding="utf-8")
     else:
         path.write_bytes(data)
     return path
