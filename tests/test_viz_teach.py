@@ -351,3 +351,26 @@ def test_backward_steps_follow_the_engine_and_end_at_torchs_gradients():
             finals[g.node_data[sent["to"]]["title"]] = sent["total"]
     assert finals["x"] == page_text(tx.grad.numpy())
     assert finals["w"] == page_text(tw.grad.numpy())
+
+
+def test_a_custom_function_shows_the_rule_its_backward_states():
+    from tinygrad_ce.autograd import Function
+    from tinygrad_ce.viz.rules import describe
+
+    class Cube(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            """d/dx x^3 = 3 x^2."""
+            (x,) = ctx.saved_tensors
+            return g * 3 * x * x
+
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = Cube.apply(x)
+    assert y.op == "Cube" and y.fused
+    assert describe(y) == "d/dx x^3 = 3 x^2"
+    assert describe(x * 2) is not None  # an engine op still reads its own comment

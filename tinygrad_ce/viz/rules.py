@@ -9,6 +9,7 @@ import inspect
 import re
 from typing import Any
 
+from tinygrad_ce.autograd.function import Function
 from tinygrad_ce.tensor import Tensor
 
 # ops whose method is named otherwise, or lives in nn.functional
@@ -68,8 +69,26 @@ def rule_of(op: str) -> str | None:
     return None
 
 
+def _function_class(name: str) -> Any:
+    """The ``autograd.Function`` subclass called ``name`` (its op name), if there is one."""
+    todo, found = list(Function.__subclasses__()), None
+    while todo:  # iterative: subclasses of subclasses
+        cls = todo.pop()
+        if cls.__name__ == name:
+            found = cls
+        todo.extend(cls.__subclasses__())
+    return found
+
+
 def describe(t: Tensor) -> str | None:
-    """The rule for the op that made ``t``; a custom op recorded with a backward function
-    that has a docstring shows the docstring's first line."""
-    rule = rule_of(t.op) if t.op else None
+    """The rule for the op that made ``t``; a custom ``autograd.Function`` shows the rule its
+    ``backward`` states (a derivative comment, else its docstring's first line)."""
+    if not t.op:
+        return None
+    rule = rule_of(t.op)
+    if rule is None and t.fused:
+        cls = _function_class(t.op)
+        if cls is not None:
+            rule = _source_rule(cls.backward) or (
+                (inspect.getdoc(cls.backward) or "").strip().split("\n")[0] or None)
     return rule
