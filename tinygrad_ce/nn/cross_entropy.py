@@ -10,6 +10,7 @@ rows have the shape of the class-index target, ``R = (N, d1, ..., dk)``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ import numpy as np
 from tinygrad_ce.nn.arguments import as_tensor_arg, check_reduction
 from tinygrad_ce.stable import shifted
 from tinygrad_ce.tensor import Tensor
+from tinygrad_ce.threads import get_num_threads, map_ranges, split
 
 
 # ----- argument checks shared by the cross-entropy family -------------------------------
@@ -469,3 +471,111 @@ def target_index(t: np.ndarray, C: int) -> tuple[np.ndarray, ...]:
     """The advanced index that picks x[n, t[n, d...], d...] for every row."""
     grid = np.indices(t.shape, sparse=True)
     return (grid[0], t) + tuple(grid[1:])
+
+
+# ----- the common case, row block by row block -------------------------------------------
+# (N, C) logits, class indices, no weight, nothing ignored, no smoothing: the loss and its
+# gradient in one pass over the input, a block of rows at a time, each block small enough
+# to stay in a core's cache from the max to the scaled gradient. Blocks are independent:
+# with more than one thread (``tinygrad_ce.set_num_threads``), threads take a share each.
+BLOCK_BYTES = 2 << 20  # rows per block: about this many bytes of logits
+PARALLEL_BYTES = 1 << 20  # smaller inputs stay in one thread: handing out work costs more
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def plain_index_targets(x: Tensor, target: Tensor, ignore_index: int) -> np.ndarray | None:
+    """The class indices as int64 when ``cross_entropy(x, target)`` is the common case that
+    ``index_rows`` computes: (N, C) float32 or float64 logits with N, C > 0 and (N,)
+    integer targets, every one in [0, C) and none equal to ``ignore_index``. Otherwise None:
+    the general path decides (and raises on bad input)."""
+    xd, td = x._data, target._data
+    if xd.ndim != 2 or td.ndim != 1 or xd.dtype not in _FLOATS or td.dtype.kind not in "iu":
+        return None
+    n, c = xd.shape
+    if not n or not c or td.shape[0] != n or 0 <= ignore_index < c:
+        return None
+    t = td if td.dtype == np.int64 else td.astype(np.int64)
+    if t.view(np.uint64).max() >= c:  # one pass: a negative index is a huge unsigned one
+        return None
+    return t
+
+
+def index_rows(x: np.ndarray, t: np.ndarray, scale: float, grad: np.ndarray | None) -> float:
+    """sum_i (logsumexp(x_i) - x_{i, t_i}), and, when ``grad`` (a C-contiguous array of
+    x's shape) is given, ``scale * (softmax(x_i) - onehot(t_i))`` written into it: the
+    gradient of ``scale`` times that sum. Row block by row block, in place in ``grad`` (only
+    per-row temporaries beside it; without ``grad``, one block-sized scratch array per
+    thread). Not finite when a row's maximum is not (the caller then takes the general
+    path, which makes such rows nan as torch does)."""
+    n, c = x.shape
+    if x.nbytes <= SMALL_BYTES and c <= SMALL_C:
+        out = grad if grad is not None else np.empty((n, c), x.dtype)
+        return _small_block(x, t, out, scale, grad is not None)
+    rows = max(1, BLOCK_BYTES // (c * x.itemsize))
+    threads = get_num_threads() if x.nbytes >= PARALLEL_BYTES else 1
+
+    def work(start: int, stop: int) -> float:
+        total = 0.0
+        scratch = None if grad is not None else np.empty((min(rows, stop - start), c), x.dtype)
+        # an infinite maximum makes its row nan (inf - inf): the caller sees a nan total
+        with np.errstate(invalid="ignore", over="ignore"):
+            for a in range(start, stop, rows):
+                b = min(stop, a + rows)
+                out = grad[a:b] if grad is not None else scratch[:b - a]  # type: ignore[index]
+                total += _index_block(x[a:b], t[a:b], out, scale, grad is not None)
+        return total
+
+    return sum(map_ranges(work, split(n, threads)))
+
+
+def _index_block(x: np.ndarray, t: np.ndarray, out: np.ndarray, scale: float,
+                 want_grad: bool) -> float:
+    """One block of ``index_rows``: z = x - max in ``out``, then e^z, S = sum_c e^z, the
+    losses log S - z_t, and (``want_grad``) scale * e^z / S - scale * onehot(t) in place."""
+    rows = np.arange(x.shape[0])
+    np.subtract(x, np.maximum.reduce(x, axis=1, keepdims=True), out=out)
+    zt = out[rows, t]
+    np.exp(out, out=out)
+    s = np.add.reduce(out, axis=1)
+    total = float(np.add.reduce(np.log(s)) - np.add.reduce(zt))
+    if want_grad:
+        out *= (scale / s)[:, None]
+        out[rows, t] -= x.dtype.type(scale)
+    return total
+
+
+# Small inputs: each numpy call's fixed cost is what counts, so the whole array is shifted
+# by its largest logit (one reduction instead of one per row) and the row sums are a
+# product with ones. A row whose sum S then falls below TINY (its logits far below the
+# largest) would lose precision to underflow: the block is redone with per-row maxima.
+# Above TINY, underflowed terms (each off by at most the smallest subnormal, C <= SMALL_C
+# of them) change S by less than a 2^-39 fraction of it.
+SMALL_BYTES = 64 << 10
+SMALL_C = 1024
+_TINY = {np.dtype(np.float32): 2.0 ** -100, np.dtype(np.float64): 2.0 ** -900}
+_ones: dict[tuple[int, np.dtype], np.ndarray] = {}
+
+
+def _small_block(x: np.ndarray, t: np.ndarray, out: np.ndarray, scale: float,
+                 want_grad: bool) -> float:
+    m = np.maximum.reduce(x, axis=None)
+    if not -np.inf < m < np.inf:  # an infinite or nan logit: the general path's business
+        return math.nan
+    n, c = x.shape
+    ones = _ones.get((c, x.dtype))
+    if ones is None:
+        if len(_ones) > 64:
+            _ones.clear()
+        ones = _ones[(c, x.dtype)] = np.ones(c, x.dtype)
+    rows = np.arange(n)
+    np.subtract(x, m, out=out)
+    zt = out[rows, t]
+    np.exp(out, out=out)
+    s = np.dot(out, ones)
+    if np.minimum.reduce(s) < _TINY[x.dtype]:
+        return _index_block(x, t, out, scale, want_grad)
+    total = float(np.add.reduce(np.log(s)) - np.add.reduce(zt))
+    if want_grad:
+        out *= (scale / s)[:, None]
+        out[rows, t] -= x.dtype.type(scale)
+    return total

@@ -15,6 +15,7 @@ Their shared machinery (argument checks, the numpy forward and gradient) is
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -33,7 +34,9 @@ from tinygrad_ce.nn.cross_entropy import (
     grad_graph,
     grad_numpy,
     grad_target_numpy,
+    index_rows,
     own_shape,
+    plain_index_targets,
     reduce_losses,
     target_index,
 )
@@ -143,6 +146,15 @@ def cross_entropy(input: ArrayOrTensor, target: ArrayOrTensor | int,
     Backward: dl/dx_ic = s_i (Q_i softmax(x_i)_c - q_ic), written out in numpy, or with
     Tensor ops when the gradient itself is being recorded (``create_graph=True``).
     """
+    if (weight is None and size_average is None and reduce is None
+            and (reduction == "mean" or reduction == "sum") and type(ignore_index) is int
+            and type(label_smoothing) is float and label_smoothing == 0.0
+            and isinstance(input, Tensor) and isinstance(target, Tensor)):
+        t = plain_index_targets(input, target, ignore_index)
+        if t is not None:
+            out = _cross_entropy_rows(input, target, t, reduction, ignore_index)
+            if out is not None:
+                return out
     reduction = legacy_reduction(size_average, reduce, reduction)
     a = check_targets(input, target, weight, ignore_index, reduction, label_smoothing,
                        "cross_entropy")
@@ -165,6 +177,40 @@ def cross_entropy(input: ArrayOrTensor, target: ArrayOrTensor | int,
     # what torch's log_softmax + nll_loss save that is not the logits: target and weight
     return record(out, parents, "cross_entropy", backward, fused=True,
                   saved=tuple(t for t in (target, weight) if isinstance(t, Tensor)))
+
+
+def _cross_entropy_rows(x: Tensor, target: Tensor, t: np.ndarray, reduction: str,
+                        ignore_index: int) -> Tensor | None:
+    """``cross_entropy`` in the common case (see ``plain_index_targets``): the loss and,
+    when a gradient will be wanted, the gradient too, in one cache-blocked pass
+    (``index_rows``). The backward hands that array out once, scaled by the upstream
+    gradient in place; a later backward (``retain_graph=True``) computes a fresh one. None
+    when a loss is not finite: the general path makes such rows what torch makes them."""
+    xd = x._data
+    scale = 1.0 / xd.shape[0] if reduction == "mean" else 1.0
+    grad = np.empty(xd.shape, xd.dtype) if state.enabled and x.requires_grad else None
+    total = index_rows(xd, t, scale, grad)
+    if not math.isfinite(total):
+        return None
+    held = [] if grad is None else [grad]  # handed out by the first backward, then gone
+
+    def backward(g: Tensor, out: Tensor) -> tuple[Tensor]:
+        # dl/dx = scale * (softmax(x) - onehot(t)), times the upstream gradient
+        if state.enabled:  # create_graph: the differentiable form of the general path
+            a = check_targets(x, target, None, ignore_index, reduction, 0.0, "cross_entropy")
+            return (grad_graph(a, x, g)[0],)
+        if held:
+            gx = held.pop()
+        else:
+            gx = np.empty(xd.shape, xd.dtype)
+            index_rows(xd, t, scale, gx)
+        gv = g._data
+        if gv != 1:
+            np.multiply(gx, gv, out=gx)
+        return (Tensor(gx),)
+
+    return record(np.asarray(total * scale, dtype=xd.dtype), (x,), "cross_entropy", backward,
+                  fused=True, saved=(target,))
 
 
 def cross_entropy_grad(input: ArrayOrTensor, target: ArrayOrTensor | int,
