@@ -483,12 +483,13 @@ PARALLEL_BYTES = 1 << 20  # smaller inputs stay in one thread: handing out work 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def plain_index_targets(x: Tensor, target: Tensor, ignore_index: int) -> np.ndarray | None:
+def plain_index_targets(x: Tensor, target: Tensor | np.ndarray, ignore_index: int,
+                        ) -> np.ndarray | None:
     """The class indices as int64 when ``cross_entropy(x, target)`` is the common case that
     ``index_rows`` computes: (N, C) float32 or float64 logits with N, C > 0 and (N,)
     integer targets, every one in [0, C) and none equal to ``ignore_index``. Otherwise None:
     the general path decides (and raises on bad input)."""
-    xd, td = x._data, target._data
+    xd, td = x._data, target._data if isinstance(target, Tensor) else target
     if xd.ndim != 2 or td.ndim != 1 or xd.dtype not in _FLOATS or td.dtype.kind not in "iu":
         return None
     n, c = xd.shape
@@ -572,8 +573,9 @@ def _small_block(x: np.ndarray, t: np.ndarray, out: np.ndarray, scale: float,
     zt = out[rows, t]
     np.exp(out, out=out)
     s = np.dot(out, ones)
-    if np.minimum.reduce(s) < _TINY[x.dtype]:
-        return _index_block(x, t, out, scale, want_grad)
+    if np.minimum.reduce(s) < _TINY[x.dtype]:  # (a row of -inf: nan, no warning)
+        with np.errstate(invalid="ignore", over="ignore"):
+            return _index_block(x, t, out, scale, want_grad)
     total = float(np.add.reduce(np.log(s)) - np.add.reduce(zt))
     if want_grad:
         out *= (scale / s)[:, None]

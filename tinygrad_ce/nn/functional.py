@@ -149,7 +149,7 @@ def cross_entropy(input: ArrayOrTensor, target: ArrayOrTensor | int,
     if (weight is None and size_average is None and reduce is None
             and (reduction == "mean" or reduction == "sum") and type(ignore_index) is int
             and type(label_smoothing) is float and label_smoothing == 0.0
-            and isinstance(input, Tensor) and isinstance(target, Tensor)):
+            and isinstance(input, Tensor) and isinstance(target, (Tensor, np.ndarray))):
         t = plain_index_targets(input, target, ignore_index)
         if t is not None:
             out = _cross_entropy_rows(input, target, t, reduction, ignore_index)
@@ -179,7 +179,7 @@ def cross_entropy(input: ArrayOrTensor, target: ArrayOrTensor | int,
                   saved=tuple(t for t in (target, weight) if isinstance(t, Tensor)))
 
 
-def _cross_entropy_rows(x: Tensor, target: Tensor, t: np.ndarray, reduction: str,
+def _cross_entropy_rows(x: Tensor, target: Tensor | np.ndarray, t: np.ndarray, reduction: str,
                         ignore_index: int) -> Tensor | None:
     """``cross_entropy`` in the common case (see ``plain_index_targets``): the loss and,
     when a gradient will be wanted, the gradient too, in one cache-blocked pass
@@ -210,7 +210,7 @@ def _cross_entropy_rows(x: Tensor, target: Tensor, t: np.ndarray, reduction: str
         return (Tensor(gx),)
 
     return record(np.asarray(total * scale, dtype=xd.dtype), (x,), "cross_entropy", backward,
-                  fused=True, saved=(target,))
+                  fused=True, saved=(target,) if isinstance(target, Tensor) else ())
 
 
 def cross_entropy_grad(input: ArrayOrTensor, target: ArrayOrTensor | int,
