@@ -576,7 +576,9 @@ def _small_block(x: np.ndarray, t: np.ndarray, out: np.ndarray, scale: float,
     if np.minimum.reduce(s) < _TINY[x.dtype]:  # (a row of -inf: nan, no warning)
         with np.errstate(invalid="ignore", over="ignore"):
             return _index_block(x, t, out, scale, want_grad)
-    total = float(np.add.reduce(np.log(s)) - np.add.reduce(zt))
+    losses = np.log(s)
+    losses -= zt
+    total = float(np.add.reduce(losses))
     if want_grad:
         out *= (scale / s)[:, None]
         out[rows, t] -= x.dtype.type(scale)
