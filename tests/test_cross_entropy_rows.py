@@ -359,3 +359,29 @@ def test_numpy_targets_take_the_same_path(calls: list[int]) -> None:
     assert calls
     assert_close(loss_o, loss_t, np.float32)
     assert_close(xo.grad, xt.grad, np.float32)
+
+
+def test_create_graph_backward_then_a_plain_one() -> None:
+    # a recording backward leaves the forward's array for the plain one that follows
+    x, t = logits(5, 4, np.float64)
+    xt = torch.tensor(x, requires_grad=True)
+    (gt,) = torch.autograd.grad(torch.nn.functional.cross_entropy(xt, torch.tensor(t)), xt)
+    xo = tg.Tensor(x, requires_grad=True)
+    loss = F.cross_entropy(xo, tg.Tensor(t))
+    (go,) = tg.autograd.grad(loss, xo, create_graph=True)
+    assert go.requires_grad
+    assert_close(go, gt)
+    loss.backward()
+    assert_close(xo.grad, gt)
+
+
+def test_lists_and_arrays_take_the_same_path_as_tensors(calls: list[int]) -> None:
+    # the same numbers from the same path, whatever holds them
+    x, t = logits(5, 4, np.float32)
+    ref = F.cross_entropy(tg.Tensor(x), tg.Tensor(t)).item()
+    assert F.cross_entropy(x, t).item() == ref
+    assert F.cross_entropy(x, t.tolist()).item() == ref
+    assert F.cross_entropy(tg.Tensor(x), tuple(t.tolist())).item() == ref
+    assert len(calls) == 4
+    with pytest.raises(TypeError):
+        F.cross_entropy(x, [0, "a", 1, 2, 3])

@@ -483,13 +483,21 @@ PARALLEL_BYTES = 1 << 20  # smaller inputs stay in one thread: handing out work 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def plain_index_targets(x: Tensor, target: Tensor | np.ndarray, ignore_index: int,
-                        ) -> np.ndarray | None:
+def plain_index_targets(x: Tensor, target: Any, ignore_index: int) -> np.ndarray | None:
     """The class indices as int64 when ``cross_entropy(x, target)`` is the common case that
     ``index_rows`` computes: (N, C) float32 or float64 logits with N, C > 0 and (N,)
     integer targets, every one in [0, C) and none equal to ``ignore_index``. Otherwise None:
     the general path decides (and raises on bad input)."""
-    xd, td = x._data, target._data if isinstance(target, Tensor) else target
+    xd = x._data
+    if isinstance(target, Tensor):
+        td = target._data
+    elif isinstance(target, np.ndarray):
+        td = target
+    else:  # a list: as a Tensor holds it (the general path raises on bad data)
+        try:
+            td = Tensor(target)._data
+        except (TypeError, ValueError, OverflowError):
+            return None
     if xd.ndim != 2 or td.ndim != 1 or xd.dtype not in _FLOATS or td.dtype.kind not in "iu":
         return None
     n, c = xd.shape

@@ -147,12 +147,15 @@ def cross_entropy(input: ArrayOrTensor, target: ArrayOrTensor | int,
     Tensor ops when the gradient itself is being recorded (``create_graph=True``).
     """
     if (weight is None and size_average is None and reduce is None
-            and (reduction == "mean" or reduction == "sum") and type(ignore_index) is int
+            and type(reduction) is str and reduction in ("mean", "sum")
+            and type(ignore_index) is int
             and type(label_smoothing) is float and label_smoothing == 0.0
-            and isinstance(input, Tensor) and isinstance(target, (Tensor, np.ndarray))):
-        t = plain_index_targets(input, target, ignore_index)
+            and isinstance(input, (Tensor, np.ndarray))
+            and isinstance(target, (Tensor, np.ndarray, list, tuple))):
+        x = input if isinstance(input, Tensor) else Tensor(input)
+        t = plain_index_targets(x, target, ignore_index)
         if t is not None:
-            out = _cross_entropy_rows(input, target, t, reduction, ignore_index)
+            out = _cross_entropy_rows(x, target, t, reduction, ignore_index)
             if out is not None:
                 return out
     reduction = legacy_reduction(size_average, reduce, reduction)
@@ -179,13 +182,14 @@ def cross_entropy(input: ArrayOrTensor, target: ArrayOrTensor | int,
                   saved=tuple(t for t in (target, weight) if isinstance(t, Tensor)))
 
 
-def _cross_entropy_rows(x: Tensor, target: Tensor | np.ndarray, t: np.ndarray, reduction: str,
+def _cross_entropy_rows(x: Tensor, target: Any, t: np.ndarray, reduction: str,
                         ignore_index: int) -> Tensor | None:
     """``cross_entropy`` in the common case (see ``plain_index_targets``): the loss and,
     when a gradient will be wanted, the gradient too, in one cache-blocked pass
     (``index_rows``). The backward hands that array out once, scaled by the upstream
-    gradient in place; a later backward (``retain_graph=True``) computes a fresh one. None
-    when a loss is not finite: the general path makes such rows what torch makes them."""
+    gradient in place; a later backward (``retain_graph=True``) or one that records
+    (``create_graph=True``) computes a fresh one as the general path does. None when a loss
+    is not finite: the general path makes such rows what torch makes them."""
     xd = x._data
     scale = 1.0 / xd.shape[0] if reduction == "mean" else 1.0
     grad = np.empty(xd.shape, xd.dtype) if state.enabled and x.requires_grad else None
@@ -196,18 +200,18 @@ def _cross_entropy_rows(x: Tensor, target: Tensor | np.ndarray, t: np.ndarray, r
 
     def backward(g: Tensor, out: Tensor) -> tuple[Tensor]:
         # dl/dx = scale * (softmax(x) - onehot(t)), times the upstream gradient
-        if state.enabled:  # create_graph: the differentiable form of the general path
-            a = check_targets(x, target, None, ignore_index, reduction, 0.0, "cross_entropy")
-            return (grad_graph(a, x, g)[0],)
-        if held:
+        if held and not state.enabled:  # the first backward: the forward's array, once
             gx = held.pop()
-        else:
-            gx = np.empty(xd.shape, xd.dtype)
-            index_rows(xd, t, scale, gx)
-        gv = g._data
-        if gv != 1:
-            np.multiply(gx, gv, out=gx)
-        return (Tensor(gx),)
+            gv = g._data
+            if gv != 1:
+                np.multiply(gx, gv, out=gx)
+            return (Tensor(gx),)
+        # create_graph (a differentiable gradient) or a later backward: the general path's
+        a = check_targets(x, target, None, ignore_index, reduction, 0.0, "cross_entropy")
+        if state.enabled:
+            return (grad_graph(a, x, g)[0],)
+        _, shift, saved = forward(a)
+        return (Tensor(grad_numpy(a, shift, g._data, saved)),)
 
     return record(np.asarray(total * scale, dtype=xd.dtype), (x,), "cross_entropy", backward,
                   fused=True, saved=(target,) if isinstance(target, Tensor) else ())
