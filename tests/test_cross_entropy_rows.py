@@ -385,3 +385,18 @@ def test_lists_and_arrays_take_the_same_path_as_tensors(calls: list[int]) -> Non
     assert len(calls) == 4
     with pytest.raises(TypeError):
         F.cross_entropy(x, [0, "a", 1, 2, 3])
+
+
+@pytest.mark.parametrize("below", [10.5, 30.0, 80.0])
+def test_float32_loss_stays_within_a_few_ulps_of_the_exact_one(below: float) -> None:
+    # rows far below the largest logit: the one shift for all rows must not cost precision
+    # (confident rows: small losses, so an error of a few ulps of `below` would show)
+    rng = np.random.default_rng(int(below))
+    for _ in range(20):
+        x = (rng.standard_normal((8, 5)) * 3).astype(np.float32)
+        x[::2] -= below
+        t = x.argmax(axis=1)
+        ours = F.cross_entropy(tg.Tensor(x), tg.Tensor(t), reduction="sum").item()
+        exact = torch.nn.functional.cross_entropy(torch.tensor(x, dtype=torch.float64),
+                                                  torch.tensor(t), reduction="sum").item()
+        assert abs(ours - exact) <= 8 * np.finfo(np.float32).eps * abs(exact)

@@ -555,13 +555,14 @@ def _index_block(x: np.ndarray, t: np.ndarray, out: np.ndarray, scale: float,
 
 # Small inputs: each numpy call's fixed cost is what counts, so the whole array is shifted
 # by its largest logit (one reduction instead of one per row) and the row sums are a
-# product with ones. A row whose sum S then falls below TINY (its logits far below the
-# largest) would lose precision to underflow: the block is redone with per-row maxima.
-# Above TINY, underflowed terms (each off by at most the smallest subnormal, C <= SMALL_C
-# of them) change S by less than a 2^-39 fraction of it.
+# product with ones. A row whose sum S then falls below TINY (its largest logit more than
+# 11 below the largest of all) is where that shift would cost precision, in log S - z_t
+# (both about -11 or lower, cancelling) and in the terms that underflow: the block is
+# redone with per-row maxima. Above TINY the loss loses at most a few units in the last
+# place to the shift, as the sum over C terms does anyway.
 SMALL_BYTES = 64 << 10
 SMALL_C = 1024
-_TINY = {np.dtype(np.float32): 2.0 ** -100, np.dtype(np.float64): 2.0 ** -900}
+TINY = 2.0 ** -16
 _ones: dict[tuple[int, np.dtype], np.ndarray] = {}
 
 
@@ -581,7 +582,7 @@ def _small_block(x: np.ndarray, t: np.ndarray, out: np.ndarray, scale: float,
     zt = out[rows, t]
     np.exp(out, out=out)
     s = np.dot(out, ones)
-    if np.minimum.reduce(s) < _TINY[x.dtype]:  # (a row of -inf: nan, no warning)
+    if np.minimum.reduce(s) < TINY:  # (a row of -inf: nan, no warning)
         with np.errstate(invalid="ignore", over="ignore"):
             return _index_block(x, t, out, scale, want_grad)
     losses = np.log(s)
