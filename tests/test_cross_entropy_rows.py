@@ -91,8 +91,8 @@ def test_one_block_of_real_size_matches_torch(dtype: Any) -> None:
 @pytest.mark.parametrize("small", [True, False])
 def test_rows_far_below_the_largest_logit(dtype: Any, small: bool,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    # small inputs shift every row by the largest logit of all; a row 1000 below it
-    # underflows to S = 0 and must be redone with its own maximum
+    # each row is shifted by its own maximum, small inputs' included: a row 1000 below
+    # the others neither underflows nor loses precision
     if not small:
         monkeypatch.setattr(machinery, "SMALL_BYTES", 0)
     x, t = logits(6, 4, dtype)
@@ -389,7 +389,7 @@ def test_lists_and_arrays_take_the_same_path_as_tensors(calls: list[int]) -> Non
 
 @pytest.mark.parametrize("below", [10.5, 30.0, 80.0])
 def test_float32_loss_stays_within_a_few_ulps_of_the_exact_one(below: float) -> None:
-    # rows far below the largest logit: the one shift for all rows must not cost precision
+    # rows far below the largest logit (a shift by the largest of all would cost precision)
     # (confident rows: small losses, so an error of a few ulps of `below` would show)
     rng = np.random.default_rng(int(below))
     for _ in range(20):

@@ -10,7 +10,6 @@ rows have the shape of the class-index target, ``R = (N, d1, ..., dk)``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -504,7 +503,7 @@ def plain_index_targets(x: Tensor, target: Any, ignore_index: int) -> np.ndarray
     if not n or not c or td.shape[0] != n or 0 <= ignore_index < c:
         return None
     t = td if td.dtype == np.int64 else td.astype(np.int64)
-    if t.view(np.uint64).max() >= c:  # one pass: a negative index is a huge unsigned one
+    if np.maximum.reduce(t.view(np.uint64)) >= c:  # one pass: a negative is a huge unsigned
         return None
     return t
 
@@ -553,38 +552,33 @@ def _index_block(x: np.ndarray, t: np.ndarray, out: np.ndarray, scale: float,
     return total
 
 
-# Small inputs: each numpy call's fixed cost is what counts, so the whole array is shifted
-# by its largest logit (one reduction instead of one per row) and the row sums are a
-# product with ones. A row whose sum S then falls below TINY (its largest logit more than
-# 11 below the largest of all) is where that shift would cost precision, in log S - z_t
-# (both about -11 or lower, cancelling) and in the terms that underflow: the block is
-# redone with per-row maxima. Above TINY the loss loses at most a few units in the last
-# place to the shift, as the sum over C terms does anyway.
+# Small inputs: each numpy call's fixed cost is what counts, so the row sums are a product
+# with ones (one BLAS call, not a reduction per row) and nothing is split into blocks.
 SMALL_BYTES = 64 << 10
 SMALL_C = 1024
-TINY = 2.0 ** -16
-_ones: dict[tuple[int, np.dtype], np.ndarray] = {}
+_ones: dict[tuple[int, np.dtype], np.ndarray] = {}  # (C,) ones, read-only, by C and dtype
+_rows: dict[int, np.ndarray] = {}  # arange(N), read-only, by N
 
 
 def _small_block(x: np.ndarray, t: np.ndarray, out: np.ndarray, scale: float,
                  want_grad: bool) -> float:
-    m = np.maximum.reduce(x, axis=None)
-    if not -np.inf < m < np.inf:  # an infinite or nan logit: the general path's business
-        return math.nan
     n, c = x.shape
-    ones = _ones.get((c, x.dtype))
+    ones, rows = _ones.get((c, x.dtype)), _rows.get(n)
     if ones is None:
         if len(_ones) > 64:
             _ones.clear()
         ones = _ones[(c, x.dtype)] = np.ones(c, x.dtype)
-    rows = np.arange(n)
-    np.subtract(x, m, out=out)
+        ones.flags.writeable = False
+    if rows is None:
+        if len(_rows) > 64:
+            _rows.clear()
+        rows = _rows[n] = np.arange(n)
+        rows.flags.writeable = False
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: a nan row, a nan total
+        np.subtract(x, np.maximum.reduce(x, axis=1, keepdims=True), out=out)
     zt = out[rows, t]
     np.exp(out, out=out)
     s = np.dot(out, ones)
-    if np.minimum.reduce(s) < TINY:  # (a row of -inf: nan, no warning)
-        with np.errstate(invalid="ignore", over="ignore"):
-            return _index_block(x, t, out, scale, want_grad)
     losses = np.log(s)
     losses -= zt
     total = float(np.add.reduce(losses))

@@ -202,7 +202,7 @@ def _cross_entropy_rows(x: Tensor, target: Any, t: np.ndarray, reduction: str,
         # dl/dx = scale * (softmax(x) - onehot(t)), times the upstream gradient
         if held and not state.enabled:  # the first backward: the forward's array, once
             gx = held.pop()
-            gv = g._data
+            gv = g._data.item()
             if gv != 1:
                 np.multiply(gx, gv, out=gx)
             return (Tensor(gx),)
