@@ -73,6 +73,9 @@ def test_blocked_closed_form_matches_torch(monkeypatch):
         x = rng.standard_normal((23, 7)).astype(dtype)
         t = rng.integers(0, 7, 23)
         loss, grad = ce_numpy_blocked(x, t)
+        out = np.full_like(x, np.nan)
+        assert ce_numpy_blocked(x, t, out)[1] is out
+        np.testing.assert_array_equal(out, grad)
         xt = torch.from_numpy(x.copy()).requires_grad_()
         expected = torch.nn.functional.cross_entropy(xt, torch.from_numpy(t))
         expected.backward()

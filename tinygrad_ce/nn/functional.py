@@ -34,7 +34,9 @@ from tinygrad_ce.nn.cross_entropy import (
     grad_graph,
     grad_numpy,
     grad_target_numpy,
+    gradient_buffer,
     index_rows,
+    keep_spare,
     own_shape,
     plain_index_targets,
     reduce_losses,
@@ -192,7 +194,7 @@ def _cross_entropy_rows(x: Tensor, target: Any, t: np.ndarray, reduction: str,
     is not finite: the general path makes such rows what torch makes them."""
     xd = x._data
     scale = 1.0 / xd.shape[0] if reduction == "mean" else 1.0
-    grad = np.empty(xd.shape, xd.dtype) if state.enabled and x.requires_grad else None
+    grad = gradient_buffer(xd.shape, xd.dtype) if state.enabled and x.requires_grad else None
     total = index_rows(xd, t, scale, grad)
     if not math.isfinite(total):
         return None
@@ -205,6 +207,7 @@ def _cross_entropy_rows(x: Tensor, target: Any, t: np.ndarray, reduction: str,
             gv = g._data.item()
             if gv != 1:
                 np.multiply(gx, gv, out=gx)
+            keep_spare(gx)
             return (Tensor(gx),)
         # create_graph (a differentiable gradient) or a later backward: the general path's
         a = check_targets(x, target, None, ignore_index, reduction, 0.0, "cross_entropy")
