@@ -484,24 +484,29 @@ SPARE_MIN_BYTES = 1 << 20  # smaller arrays come back from the allocator's free 
 _spares: dict[tuple[tuple[int, ...], np.dtype], np.ndarray] = {}
 
 
+_alone: list[int] = []  # the count of an array held by one local name only, once measured
+
+
 def _refs(a: np.ndarray) -> int:
     return sys.getrefcount(a)
 
 
-def _alone() -> int:
+def _measure_alone() -> int:
+    # the count is the interpreter's business: measured (at the first use, not at import)
+    # the way gradient_buffer reads it, for an array nothing else holds
     a = np.empty(1)
-    return _refs(a)  # an array held by one local name only, seen as gradient_buffer sees it
-
-
-_ALONE = _alone()
+    return _refs(a)
 
 
 def gradient_buffer(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """An uninitialised C-contiguous array for a gradient: the spare of that shape and
     dtype if nothing else holds it, else a new one."""
     a = _spares.pop((shape, dtype), None)  # one atomic step: no two callers get it
-    if a is not None and _refs(a) <= _ALONE:
-        return a
+    if a is not None:
+        if not _alone:
+            _alone.append(_measure_alone())
+        if _refs(a) <= _alone[0]:
+            return a
     return np.empty(shape, dtype)
 
 
