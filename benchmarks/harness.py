@@ -102,6 +102,45 @@ def peak_torch_bytes(fn: Callable[[], Any]) -> int:
     return peak
 
 
+THREAD_SETTINGS = {"one": "1 thread", "default": "default threads"}
+
+
+@contextlib.contextmanager
+def thread_setting(setting: str, torch_default: int) -> Iterator[str]:
+    """Run the cases with one thread for every implementation (``"one"``: torch, numpy's
+    BLAS and tinygrad_ce's row-block kernels) or with each one's default (``"default"``:
+    torch's count when the run started, numpy's BLAS as loaded, ``tinygrad_ce``'s from the
+    environment or the cores). Yields what was set, for the table's caption."""
+    import torch
+
+    import tinygrad_ce as tg
+    from tinygrad_ce import threads
+
+    before = (torch.get_num_threads(), tg.get_num_threads())
+    limiter: Any = contextlib.nullcontext()
+    blas = "as loaded"
+    if setting == "one":
+        torch.set_num_threads(1)
+        tg.set_num_threads(1)
+        try:
+            from threadpoolctl import threadpool_limits
+
+            limiter = threadpool_limits(limits=1, user_api="blas")
+            blas = "1"
+        except ImportError:
+            blas = "not limited (threadpoolctl not installed)"
+    else:
+        torch.set_num_threads(torch_default)
+        tg.set_num_threads(threads.default_num_threads())
+    try:
+        with limiter:
+            yield (f"torch {torch.get_num_threads()}, tinygrad_ce {tg.get_num_threads()}, "
+                   f"numpy's BLAS {blas}")
+    finally:
+        torch.set_num_threads(before[0])
+        tg.set_num_threads(before[1])
+
+
 def machine_info() -> dict[str, Any]:
     """CPU, cores, Python, numpy, torch and the BLAS numpy calls."""
     info: dict[str, Any] = {
@@ -119,7 +158,8 @@ def machine_info() -> dict[str, Any]:
         info["torch"] = "not installed"
     info["blas"] = _blas()
     info["load average (1 min) at start"] = load_average()
-    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS"):
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                "TINYGRAD_CE_NUM_THREADS"):
         if var in os.environ:
             info[var] = os.environ[var]
     return info

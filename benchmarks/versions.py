@@ -43,7 +43,11 @@ def figures(raw: Any, path: str = "") -> Iterator[tuple[str, float]]:
 def run_once(tree: Path, cases: Sequence[str], out: Path) -> dict[str, float]:
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
                PYTHONPATH=str(tree))
-    subprocess.run([sys.executable, "-m", "benchmarks", "--only", *cases, "--json", str(out)],
+    # one thread either way; a suite that measures both settings is asked for one only
+    one = ["--threads", "one"] if "--threads" in (tree / "benchmarks" / "run.py").read_text() \
+        else []
+    subprocess.run([sys.executable, "-m", "benchmarks", *one, "--only", *cases,
+                    "--json", str(out)],
                    cwd=tree, env=env, check=True, stdout=subprocess.DEVNULL)
     cases_json = json.loads(out.read_text())["cases"]
     return {f"{name}: {path}": value for name, case in cases_json.items()

@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "tinygrad_ce"
 # prefix of it followed by a dot
 LAYERS: list[tuple[str, ...]] = [
     ("tinygrad_ce.dtypes", "tinygrad_ce.random", "tinygrad_ce.stable", "tinygrad_ce.unsupported",
-     "tinygrad_ce.cuda"),
+     "tinygrad_ce.cuda", "tinygrad_ce.threads"),
     ("tinygrad_ce.engine", "tinygrad_ce.tensor"),
     ("tinygrad_ce.creation", "tinygrad_ce.gradcheck", "tinygrad_ce.autograd",
      "tinygrad_ce.nn.functional", "tinygrad_ce.nn.cross_entropy", "tinygrad_ce.nn.arguments"),

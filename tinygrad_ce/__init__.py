@@ -64,6 +64,7 @@ from tinygrad_ce.tensor import (
     uint8,
     where,
 )
+from tinygrad_ce.threads import get_num_threads, set_num_threads
 from tinygrad_ce.unsupported import HINTS, missing
 
 __version__ = "0.1.0"
@@ -203,8 +204,8 @@ __all__ = [
     "zeros_like", "ones_like", "randn", "rand", "randint", "manual_seed", "float16", "float32",
     "float64", "uint8", "int8", "int16", "int32", "int64", "bool_", "result_type",
     "promote_types", "where", "cat", "stack", "record", "no_grad", "enable_grad",
-    "set_grad_enabled", "is_grad_enabled", "gradcheck", "gradgradcheck", "nn", "optim", "data",
-    "testing",
+    "set_grad_enabled", "is_grad_enabled", "get_num_threads", "set_num_threads",
+    "gradcheck", "gradgradcheck", "nn", "optim", "data", "testing",
     "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "abs", "tanh", "sigmoid",
     "relu", "maximum", "minimum", "clamp", "clip", "square", "reciprocal", "sum", "mean", "var",
     "std", "max", "min", "amax", "amin", "argmax", "argmin", "logsumexp", "matmul", "reshape",

@@ -66,6 +66,8 @@ def _array(data: Any, dtype: Any = None) -> np.ndarray:
     """numpy array for ``data`` with torch's dtype: Python floats become float32 (the
     default dtype), ints int64; numpy arrays and scalars keep their dtype, also inside lists
     (``[np.float64(1)]`` is float64); mixed kinds promote (``[1, 2.5]`` is float32)."""
+    if type(data) is np.ndarray and dtype is None and data.dtype.kind in KINDS:
+        return data  # what np.asarray would give back, without the checks below
     if isinstance(data, Tensor):
         data = data._data
     if dtype is not None:
@@ -2869,8 +2871,9 @@ def _sigmoid_backward(g: Tensor, out: Tensor) -> tuple[Tensor]:
 
 
 def _relu_backward(g: Tensor, out: Tensor) -> tuple[Tensor]:
-    # torch's threshold_backward: zero where the output is <= 0 (not at a NaN)
-    return (_masked(g, ~(out._data <= 0)),)
+    # torch's threshold_backward: zero where the output is <= 0 (not at a NaN); the output
+    # max(x, 0) is >= 0 or NaN, so that is where it is == 0 (one pass, not two)
+    return (_masked(g, out._data != 0),)
 
 
 def _masked(g: Tensor, keep: np.ndarray) -> Tensor:

@@ -10,6 +10,7 @@ rows have the shape of the class-index target, ``R = (N, d1, ..., dk)``.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ import numpy as np
 from tinygrad_ce.nn.arguments import as_tensor_arg, check_reduction
 from tinygrad_ce.stable import shifted
 from tinygrad_ce.tensor import Tensor
+from tinygrad_ce.threads import get_num_threads, map_ranges, split
 
 
 # ----- argument checks shared by the cross-entropy family -------------------------------
@@ -480,3 +482,169 @@ def target_index(t: np.ndarray, C: int) -> tuple[np.ndarray, ...]:
     """The advanced index that picks x[n, t[n, d...], d...] for every row."""
     grid = np.indices(t.shape, sparse=True)
     return (grid[0], t) + tuple(grid[1:])  # type: ignore[misc]
+
+
+# ----- the gradient's memory, reused ---------------------------------------------------------
+# A fresh (N, C) array costs a page fault per page written whenever the allocator has given
+# the last one back to the system (large arrays are mapped and unmapped), which at these
+# sizes costs as much as the arithmetic. So the array the last backward handed out as a
+# gradient is kept here, and the next call of the same shape and dtype takes it back, but
+# only when nothing else refers to it any more (its ``.grad`` was set to None, or it was
+# added into another one): an array is never handed out while anyone still holds it.
+SPARE_MIN_BYTES = 1 << 20  # smaller arrays come back from the allocator's free lists
+_spares: dict[tuple[tuple[int, ...], np.dtype], np.ndarray] = {}
+
+
+_alone: list[int] = []  # the count of an array held by one local name only, once measured
+
+
+def _refs(a: np.ndarray) -> int:
+    return sys.getrefcount(a)
+
+
+def _measure_alone() -> int:
+    # the count is the interpreter's business: measured (at the first use, not at import)
+    # the way gradient_buffer reads it, for an array nothing else holds
+    a = np.empty(1)
+    return _refs(a)
+
+
+def gradient_buffer(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """An uninitialised C-contiguous array for a gradient: the spare of that shape and
+    dtype if nothing else holds it, else a new one."""
+    a = _spares.pop((shape, dtype), None)  # one atomic step: no two callers get it
+    if a is not None:
+        if not _alone:
+            _alone.append(_measure_alone())
+        if _refs(a) <= _alone[0]:
+            return a
+    return np.empty(shape, dtype)
+
+
+def keep_spare(a: np.ndarray) -> None:
+    """Remember ``a``, just handed out as a gradient, for a later ``gradient_buffer``."""
+    if a.nbytes >= SPARE_MIN_BYTES and a.base is None:
+        if len(_spares) >= 2:  # the last two shapes: a training and an evaluation batch
+            _spares.clear()
+        _spares[(a.shape, a.dtype)] = a
+
+
+# ----- the common case, row block by row block -------------------------------------------
+# (N, C) logits, class indices, no weight, nothing ignored, no smoothing: the loss and its
+# gradient in one pass over the input, a block of rows at a time, each block small enough
+# to stay in a core's cache from the max to the scaled gradient. Blocks are independent:
+# with more than one thread (``tinygrad_ce.set_num_threads``), threads take a share each.
+BLOCK_BYTES = 2 << 20  # rows per block: about this many bytes of logits
+PARALLEL_BYTES = 1 << 20  # smaller inputs stay in one thread: handing out work costs more
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def plain_index_targets(x: Tensor, target: Any, ignore_index: int) -> np.ndarray | None:
+    """The class indices as int64 when ``cross_entropy(x, target)`` is the common case that
+    ``index_rows`` computes: (N, C) float32 or float64 logits with N, C > 0 and (N,)
+    integer targets, every one in [0, C) and none equal to ``ignore_index``. Otherwise None:
+    the general path decides (and raises on bad input)."""
+    xd = x._data
+    if isinstance(target, Tensor):
+        td = target._data
+    elif isinstance(target, np.ndarray):
+        td = target
+    else:  # a list: as a Tensor holds it (the general path raises on bad data)
+        try:
+            td = Tensor(target)._data
+        except (TypeError, ValueError, OverflowError):
+            return None
+    if xd.ndim != 2 or td.ndim != 1 or xd.dtype not in _FLOATS or td.dtype.kind not in "iu":
+        return None
+    n, c = xd.shape
+    if not n or not c or td.shape[0] != n or 0 <= ignore_index < c:
+        return None
+    t = td if td.dtype == np.int64 else td.astype(np.int64)
+    if np.maximum.reduce(t.view(np.uint64)) >= c:  # one pass: a negative is a huge unsigned
+        return None
+    return t
+
+
+def index_rows(x: np.ndarray, t: np.ndarray, scale: float, grad: np.ndarray | None) -> float:
+    """sum_i (logsumexp(x_i) - x_{i, t_i}), and, when ``grad`` (a C-contiguous array of
+    x's shape) is given, ``scale * (softmax(x_i) - onehot(t_i))`` written into it: the
+    gradient of ``scale`` times that sum. Row block by row block, in place in ``grad`` (only
+    per-row temporaries beside it; without ``grad``, one block-sized scratch array per
+    thread). Not finite when a row's maximum is not (the caller then takes the general
+    path, which makes such rows nan as torch does)."""
+    n, c = x.shape
+    if x.nbytes <= SMALL_BYTES and c <= SMALL_C:
+        out = grad if grad is not None else np.empty((n, c), x.dtype)
+        return _small_block(x, t, out, scale, grad is not None)
+    rows = max(1, BLOCK_BYTES // (c * x.itemsize))
+    threads = get_num_threads() if x.nbytes >= PARALLEL_BYTES else 1
+
+    def work(start: int, stop: int) -> float:
+        total = 0.0
+        scratch = None if grad is not None else np.empty((min(rows, stop - start), c), x.dtype)
+        # an infinite maximum makes its row nan (inf - inf): the caller sees a nan total
+        with np.errstate(invalid="ignore", over="ignore"):
+            for a in range(start, stop, rows):
+                b = min(stop, a + rows)
+                out = grad[a:b] if grad is not None else scratch[:b - a]  # type: ignore[index]
+                total += _index_block(x[a:b], t[a:b], out, scale, grad is not None)
+        return total
+
+    return sum(map_ranges(work, split(n, threads)))
+
+
+def _index_block(x: np.ndarray, t: np.ndarray, out: np.ndarray, scale: float,
+                 want_grad: bool) -> float:
+    """One block of ``index_rows``: z = x - max in ``out``, then e^z, S = sum_c e^z, the
+    losses log S - z_t, and (``want_grad``) scale * e^z / S - scale * onehot(t) in place."""
+    rows = np.arange(x.shape[0])
+    np.subtract(x, np.maximum.reduce(x, axis=1, keepdims=True), out=out)
+    zt = out[rows, t]
+    np.exp(out, out=out)
+    # the row sums: einsum's loop is 2-3x faster than add.reduce's pairwise one along rows
+    # (within about 10 ulps of it at C = 32000), and unlike np.dot it never calls a
+    # multi-threaded BLAS from inside one of our threads
+    s = np.einsum("ij->i", out)
+    losses = np.log(s)
+    losses -= zt
+    total = float(np.add.reduce(losses))
+    if want_grad:
+        out *= (scale / s)[:, None]
+        out[rows, t] -= x.dtype.type(scale)
+    return total
+
+
+# Small inputs: each numpy call's fixed cost is what counts, so the row sums are a product
+# with ones (one BLAS call, not a reduction per row) and nothing is split into blocks.
+SMALL_BYTES = 64 << 10
+SMALL_C = 1024
+_ones: dict[tuple[int, np.dtype], np.ndarray] = {}  # (C,) ones, read-only, by C and dtype
+_rows: dict[int, np.ndarray] = {}  # arange(N), read-only, by N
+
+
+def _small_block(x: np.ndarray, t: np.ndarray, out: np.ndarray, scale: float,
+                 want_grad: bool) -> float:
+    n, c = x.shape
+    ones, rows = _ones.get((c, x.dtype)), _rows.get(n)
+    if ones is None:
+        if len(_ones) > 64:
+            _ones.clear()
+        ones = _ones[(c, x.dtype)] = np.ones(c, x.dtype)
+        ones.flags.writeable = False
+    if rows is None:
+        if len(_rows) > 64:
+            _rows.clear()
+        rows = _rows[n] = np.arange(n)
+        rows.flags.writeable = False
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: a nan row, a nan total
+        np.subtract(x, np.maximum.reduce(x, axis=1, keepdims=True), out=out)
+    zt = out[rows, t]
+    np.exp(out, out=out)
+    s = np.dot(out, ones)
+    losses = np.log(s)
+    losses -= zt
+    total = float(np.add.reduce(losses))
+    if want_grad:
+        out *= (scale / s)[:, None]
+        out[rows, t] -= x.dtype.type(scale)
+    return total

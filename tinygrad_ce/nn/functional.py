@@ -15,6 +15,7 @@ Their shared machinery (argument checks, the numpy forward and gradient) is
 
 from __future__ import annotations
 
+import math
 import numbers
 import warnings
 from collections.abc import Sequence
@@ -35,7 +36,11 @@ from tinygrad_ce.nn.cross_entropy import (
     grad_graph,
     grad_numpy,
     grad_target_numpy,
+    gradient_buffer,
+    index_rows,
+    keep_spare,
     own_shape,
+    plain_index_targets,
     reduce_losses,
     target_index,
 )
@@ -136,6 +141,18 @@ def cross_entropy(input: ArrayOrTensor, target: ArrayOrTensor | int,
     Backward: dl/dx_ic = s_i (Q_i softmax(x_i)_c - q_ic), written out in numpy, or with
     Tensor ops when the gradient itself is being recorded (``create_graph=True``).
     """
+    if (weight is None and size_average is None and reduce is None
+            and type(reduction) is str and reduction in ("mean", "sum")
+            and type(ignore_index) is int
+            and type(label_smoothing) is float and label_smoothing == 0.0
+            and isinstance(input, (Tensor, np.ndarray))
+            and isinstance(target, (Tensor, np.ndarray, list, tuple))):
+        x = input if isinstance(input, Tensor) else Tensor(input)
+        t = plain_index_targets(x, target, ignore_index)
+        if t is not None:
+            fast = _cross_entropy_rows(x, target, t, reduction, ignore_index)
+            if fast is not None:
+                return fast
     reduction = legacy_reduction(size_average, reduce, reduction)
     a = check_targets(input, target, weight, ignore_index, reduction, label_smoothing,
                        "cross_entropy")
@@ -159,6 +176,42 @@ def cross_entropy(input: ArrayOrTensor, target: ArrayOrTensor | int,
     # what torch's log_softmax + nll_loss save that is not the logits: target and weight
     return record(out, parents, "cross_entropy", backward, fused=True,
                   saved=tuple(t for t in (target, weight) if isinstance(t, Tensor)))
+
+
+def _cross_entropy_rows(x: Tensor, target: Any, t: np.ndarray, reduction: str,
+                        ignore_index: int) -> Tensor | None:
+    """``cross_entropy`` in the common case (see ``plain_index_targets``): the loss and,
+    when a gradient will be wanted, the gradient too, in one cache-blocked pass
+    (``index_rows``). The backward hands that array out once, scaled by the upstream
+    gradient in place; a later backward (``retain_graph=True``) or one that records
+    (``create_graph=True``) computes a fresh one as the general path does. None when a loss
+    is not finite: the general path makes such rows what torch makes them."""
+    xd = x._data
+    scale = 1.0 / xd.shape[0] if reduction == "mean" else 1.0
+    grad = gradient_buffer(xd.shape, xd.dtype) if state.enabled and x.requires_grad else None
+    total = index_rows(xd, t, scale, grad)
+    if not math.isfinite(total):
+        return None
+    held = [] if grad is None else [grad]  # handed out by the first backward, then gone
+
+    def backward(g: Tensor, out: Tensor) -> tuple[Tensor]:
+        # dl/dx = scale * (softmax(x) - onehot(t)), times the upstream gradient
+        if held and not state.enabled:  # the first backward: the forward's array, once
+            gx = held.pop()
+            gv = g._data.item()
+            if gv != 1:
+                np.multiply(gx, gv, out=gx)
+            keep_spare(gx)
+            return (Tensor(gx),)
+        # create_graph (a differentiable gradient) or a later backward: the general path's
+        a = check_targets(x, target, None, ignore_index, reduction, 0.0, "cross_entropy")
+        if state.enabled:
+            return (grad_graph(a, x, g)[0],)
+        _, shift, saved = forward(a)
+        return (Tensor(grad_numpy(a, shift, g._data, saved)),)
+
+    return record(np.asarray(total * scale, dtype=xd.dtype), (x,), "cross_entropy", backward,
+                  fused=True, saved=(target,) if isinstance(target, Tensor) else ())
 
 
 def cross_entropy_grad(input: ArrayOrTensor, target: ArrayOrTensor | int,
