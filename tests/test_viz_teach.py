@@ -374,3 +374,27 @@ def test_a_custom_function_shows_the_rule_its_backward_states():
     assert y.op == "Cube" and y.fused
     assert describe(y) == "d/dx x^3 = 3 x^2"
     assert describe(x * 2) is not None  # an engine op still reads its own comment
+
+
+def test_a_custom_function_without_a_stated_derivative_shows_its_docstring():
+    from tinygrad_ce.autograd import Function
+    from tinygrad_ce.viz.rules import describe
+
+    class Swish(Function):
+        """x * sigmoid(x), with a hand-written backward.
+
+        More text that is not shown."""
+
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x.sigmoid()
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            s = x.sigmoid()
+            return g * (s + x * s * (1 - s))
+
+    y = Swish.apply(tg.tensor([0.5, -1.0], requires_grad=True))
+    assert describe(y) == "x * sigmoid(x), with a hand-written backward."

@@ -81,14 +81,16 @@ def _function_class(name: str) -> Any:
 
 
 def describe(t: Tensor) -> str | None:
-    """The rule for the op that made ``t``; a custom ``autograd.Function`` shows the rule its
-    ``backward`` states (a derivative comment, else its docstring's first line)."""
+    """The rule for the op that made ``t``; a custom ``autograd.Function`` shows the
+    derivative its ``backward`` states, else the first line of its docstring."""
     if not t.op:
         return None
     rule = rule_of(t.op)
     if rule is None and t.fused:
         cls = _function_class(t.op)
-        if cls is not None:
-            rule = _source_rule(cls.backward) or (
-                (inspect.getdoc(cls.backward) or "").strip().split("\n")[0] or None)
+        if cls is not None:  # a derivative its backward states, else its docstring's line
+            rule = _source_rule(cls.backward) or next(
+                (doc.strip().split("\n")[0] for doc in (inspect.getdoc(cls),
+                                                        inspect.getdoc(cls.backward)) if doc),
+                None)
     return rule
