@@ -494,11 +494,13 @@ class RemovableHandle:
 
     _next_id = 0
 
-    def __init__(self, hooks: dict[int, Callable[..., Any]], hook: Callable[..., Any]) -> None:
+    def __init__(self, hooks: dict[int, Any], hook: Any, prepend: bool = False) -> None:
         RemovableHandle._next_id += 1
         self.id = RemovableHandle._next_id
         self._hooks = hooks
         hooks[self.id] = hook
+        if prepend:  # first in line: the hooks dict is an OrderedDict
+            hooks.move_to_end(self.id, last=False)  # type: ignore[attr-defined]
 
     def remove(self) -> None:
         self._hooks.pop(self.id, None)

@@ -593,6 +593,19 @@ def index_rows(x: np.ndarray, t: np.ndarray, scale: float, grad: np.ndarray | No
     return sum(map_ranges(work, split(n, threads)))
 
 
+def _losses_and_grad(out: np.ndarray, s: np.ndarray, zt: np.ndarray, rows: np.ndarray,
+                     t: np.ndarray, scale: float, want_grad: bool) -> float:
+    """From e^z in ``out`` and its row sums ``s``: the summed losses log S - z_t and
+    (``want_grad``) the gradient scale * (e^z / S - onehot(t)), written into ``out``."""
+    losses = np.log(s)
+    losses -= zt
+    total = float(np.add.reduce(losses))
+    if want_grad:
+        out *= (scale / s)[:, None]
+        out[rows, t] -= out.dtype.type(scale)
+    return total
+
+
 def _index_block(x: np.ndarray, t: np.ndarray, out: np.ndarray, scale: float,
                  want_grad: bool) -> float:
     """One block of ``index_rows``: z = x - max in ``out``, then e^z, S = sum_c e^z, the
@@ -604,14 +617,7 @@ def _index_block(x: np.ndarray, t: np.ndarray, out: np.ndarray, scale: float,
     # the row sums: einsum's loop is 2-3x faster than add.reduce's pairwise one along rows
     # (within about 10 ulps of it at C = 32000), and unlike np.dot it never calls a
     # multi-threaded BLAS from inside one of our threads
-    s = np.einsum("ij->i", out)
-    losses = np.log(s)
-    losses -= zt
-    total = float(np.add.reduce(losses))
-    if want_grad:
-        out *= (scale / s)[:, None]
-        out[rows, t] -= x.dtype.type(scale)
-    return total
+    return _losses_and_grad(out, np.einsum("ij->i", out), zt, rows, t, scale, want_grad)
 
 
 # Small inputs: each numpy call's fixed cost is what counts, so the row sums are a product
@@ -640,11 +646,4 @@ def _small_block(x: np.ndarray, t: np.ndarray, out: np.ndarray, scale: float,
         np.subtract(x, np.maximum.reduce(x, axis=1, keepdims=True), out=out)
     zt = out[rows, t]
     np.exp(out, out=out)
-    s = np.dot(out, ones)
-    losses = np.log(s)
-    losses -= zt
-    total = float(np.add.reduce(losses))
-    if want_grad:
-        out *= (scale / s)[:, None]
-        out[rows, t] -= x.dtype.type(scale)
-    return total
+    return _losses_and_grad(out, np.dot(out, ones), zt, rows, t, scale, want_grad)

@@ -29,7 +29,7 @@ import numpy as np
 
 from tinygrad_ce import engine
 from tinygrad_ce.dtypes import as_dtype
-from tinygrad_ce.engine import zero_grad
+from tinygrad_ce.engine import RemovableHandle, zero_grad
 from tinygrad_ce.tensor import Tensor, _view, float16, float32, float64, record
 
 
@@ -786,29 +786,6 @@ class ModuleDict(Module):
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("ModuleDict has no forward: pick a module by its key")
-
-
-class RemovableHandle:
-    """What registering a hook returns: ``handle.remove()`` unregisters it (also as a
-    context manager, on exit)."""
-
-    _ids = itertools.count()
-
-    def __init__(self, hooks: OrderedDict[int, Any], entry: Any, prepend: bool = False) -> None:
-        self.id = next(RemovableHandle._ids)
-        self._hooks = hooks
-        hooks[self.id] = entry
-        if prepend:
-            hooks.move_to_end(self.id, last=False)
-
-    def remove(self) -> None:
-        self._hooks.pop(self.id, None)
-
-    def __enter__(self) -> RemovableHandle:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.remove()
 
 
 # Full backward hooks, as torch's BackwardHook: the output passes through an identity view
