@@ -5,8 +5,6 @@ setting; and the peak memory of the fused loss (tracemalloc: deterministic, unli
 
 from __future__ import annotations
 
-import gc
-import tracemalloc
 from typing import Any
 
 import numpy as np
@@ -15,6 +13,7 @@ import torch
 
 import tinygrad_ce as tg
 import tinygrad_ce.nn.functional as F
+from benchmarks.harness import peak_python_bytes
 from tests.helpers import assert_close, compare
 from tinygrad_ce import threads
 from tinygrad_ce.nn import cross_entropy as machinery
@@ -301,21 +300,8 @@ def test_an_exception_in_a_helper_thread_is_raised_after_all_finished() -> None:
     assert threads.map_ranges(lambda a, b: b - a, [(0, 3), (3, 5)]) == [3, 2]
 
 
-# ----- memory -------------------------------------------------------------------------------
-def peak_extra_bytes(fn: Any) -> int:
-    """Peak bytes allocated while ``fn`` runs beyond those before, its result kept alive
-    until the peak is read (tracemalloc sees numpy's buffers)."""
-    gc.collect()
-    tracemalloc.start()
-    try:
-        base = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        result = fn()
-        peak = tracemalloc.get_traced_memory()[1]
-        del result
-    finally:
-        tracemalloc.stop()
-    return peak - base
+# ----- memory (tracemalloc, as the benchmark suite measures it) -----------------------------
+
 
 
 @pytest.mark.parametrize("n_threads", [1, 2])
@@ -336,11 +322,11 @@ def test_peak_extra_memory_is_at_most_1_05_arrays(shape: tuple[int, int], dtype:
     try:
         held = step()  # the pool's threads exist before the measurement
         # the last gradient still held: this call's gradient is a new array, counted
-        peak = peak_extra_bytes(step)
+        peak = peak_python_bytes(step)
         del held
         step()
         # nothing holds the last gradient: its memory is this call's gradient
-        peak_reused = peak_extra_bytes(step)
+        peak_reused = peak_python_bytes(step)
     finally:
         threads.set_num_threads(threads.default_num_threads())
     assert x.nbytes <= peak <= 1.05 * x.nbytes, f"peak {peak / x.nbytes:.3f} (N, C) arrays"
@@ -350,7 +336,7 @@ def test_peak_extra_memory_is_at_most_1_05_arrays(shape: tuple[int, int], dtype:
 def test_loss_without_gradient_holds_no_full_array() -> None:
     x, t = logits(2048, 1000, np.float32)
     with tg.no_grad():
-        peak = peak_extra_bytes(lambda: F.cross_entropy(tg.Tensor(x), tg.Tensor(t)))
+        peak = peak_python_bytes(lambda: F.cross_entropy(tg.Tensor(x), tg.Tensor(t)))
     assert peak <= 0.6 * x.nbytes  # a 2 MiB block per thread, not an (N, C) array
 
 
