@@ -437,3 +437,36 @@ def test_accumulated_gradients_with_a_spare_in_play() -> None:
         torch.nn.functional.cross_entropy(xt, torch.tensor(t)).backward()
         F.cross_entropy(xo, to).backward()
         assert_close(xo.grad, xt.grad, np.float64)
+
+
+# ----- exp without the shift, where that is safe --------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("small", [True, False])
+@pytest.mark.parametrize("offset", [-700.0, -100.0, -15.0, 0.0, 40.0, 80.0, 100.0, 700.0])
+def test_unshifted_and_shifted_blocks_both_match_the_exact_loss(
+        offset: float, small: bool, dtype: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a block is done without the max shift when its row sums show no exp overflowed or
+    # fell below eps, else again with the shift: either way the loss is within a few ulps of
+    # the exact (float64) one and the gradient is torch's. Offsets pick each case per dtype.
+    if not small:
+        monkeypatch.setattr(machinery, "SMALL_BYTES", 0)
+        monkeypatch.setattr(machinery, "BLOCK_BYTES", 4 * 50 * 8)
+    shifted = []
+    shift = machinery._shifted_block
+    monkeypatch.setattr(machinery, "_shifted_block",
+                        lambda *a: (shifted.append(1), shift(*a))[1])
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal((12, 50)) * 2 + offset).astype(dtype)
+    t = rng.integers(0, 50, 12)
+    exact = torch.nn.functional.cross_entropy(torch.tensor(x, dtype=torch.float64),
+                                              torch.tensor(t), reduction="sum").item()
+    xo = tg.Tensor(x, requires_grad=True)
+    loss = F.cross_entropy(xo, tg.Tensor(t), reduction="sum")
+    assert abs(loss.item() - exact) <= 8 * np.finfo(dtype).eps * abs(exact)
+    fits = np.exp(x.astype(np.float64)).sum(axis=1)
+    safe = bool((fits >= np.finfo(dtype).eps).all() and (fits <= np.finfo(dtype).max).all())
+    assert bool(shifted) != safe, f"offset {offset}: shifted={bool(shifted)}, safe={safe}"
+    loss.backward()
+    xt = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.cross_entropy(xt, torch.tensor(t), reduction="sum").backward()
+    assert_close(xo.grad, xt.grad, dtype, "grad")

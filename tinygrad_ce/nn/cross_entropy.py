@@ -11,6 +11,7 @@ rows have the shape of the class-index target, ``R = (N, d1, ..., dk)``.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -582,23 +583,45 @@ def index_rows(x: np.ndarray, t: np.ndarray, scale: float, grad: np.ndarray | No
     def work(start: int, stop: int) -> float:
         total = 0.0
         scratch = None if grad is not None else np.empty((min(rows, stop - start), c), x.dtype)
-        # an infinite maximum makes its row nan (inf - inf): the caller sees a nan total
-        with np.errstate(invalid="ignore", over="ignore"):
-            for a in range(start, stop, rows):
-                b = min(stop, a + rows)
-                out = grad[a:b] if grad is not None else scratch[:b - a]  # type: ignore[index]
-                total += _index_block(x[a:b], t[a:b], out, scale, grad is not None)
+        for a in range(start, stop, rows):
+            b = min(stop, a + rows)
+            out = grad[a:b] if grad is not None else scratch[:b - a]  # type: ignore[index]
+            total += _block(x[a:b], t[a:b], out, scale, grad is not None, np.arange(b - a),
+                            _einsum_sums)
         return total
 
     return sum(map_ranges(work, split(n, threads)))
 
 
-def _losses_and_grad(out: np.ndarray, s: np.ndarray, zt: np.ndarray, rows: np.ndarray,
-                     t: np.ndarray, scale: float, want_grad: bool) -> float:
-    """From e^z in ``out`` and its row sums ``s``: the summed losses log S - z_t and
-    (``want_grad``) the gradient scale * (e^z / S - onehot(t)), written into ``out``."""
-    losses = np.log(s)
-    losses -= zt
+def _einsum_sums(e: np.ndarray) -> np.ndarray:
+    # einsum's loop is 2-3x faster than add.reduce's pairwise one along rows (within about
+    # 10 ulps of it at C = 32000), and unlike np.dot it never calls a multi-threaded BLAS
+    # from inside one of our threads
+    return np.einsum("ij->i", e)
+
+
+def _block(x: np.ndarray, t: np.ndarray, out: np.ndarray, scale: float, want_grad: bool,
+           rows: np.ndarray, sums: Callable[[np.ndarray], np.ndarray]) -> float:
+    """One block of ``index_rows``: e = exp(x) in ``out``, its row sums S, the summed losses
+    log S - x_t, and (``want_grad``) scale * (e / S - onehot(t)) written into ``out``.
+
+    Without a shift: e / S is softmax whatever the shift, and skipping it saves two of the
+    five passes over the block (the row maximum and the subtraction). The sums tell whether
+    that was safe: S finite means no exp overflowed, and S >= eps means an exp that fell to
+    a subnormal (or to 0) is off by less than the smallest normal number relative to S. The
+    losses are taken in float64 (log S - x_t), so large logits do not cost digits to
+    cancellation. A block that fails the test (large, very negative, infinite or nan
+    logits) is done again with the max shift, as ``stable.shifted`` does it. ``rows`` is
+    arange(len(x)); ``sums`` makes the row sums."""
+    low, high = _SAFE[out.dtype]
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        np.exp(x, out=out)
+        s = sums(out)
+        if np.minimum.reduce(s) >= low and np.maximum.reduce(s) <= high:
+            losses = np.log(s, dtype=np.float64)
+            losses -= x[rows, t]
+        else:
+            s, losses = _shifted_block(x, t, out, rows, sums)
     total = float(np.add.reduce(losses))
     if want_grad:
         out *= (scale / s)[:, None]
@@ -606,18 +629,21 @@ def _losses_and_grad(out: np.ndarray, s: np.ndarray, zt: np.ndarray, rows: np.nd
     return total
 
 
-def _index_block(x: np.ndarray, t: np.ndarray, out: np.ndarray, scale: float,
-                 want_grad: bool) -> float:
-    """One block of ``index_rows``: z = x - max in ``out``, then e^z, S = sum_c e^z, the
-    losses log S - z_t, and (``want_grad``) scale * e^z / S - scale * onehot(t) in place."""
-    rows = np.arange(x.shape[0])
+def _shifted_block(x: np.ndarray, t: np.ndarray, out: np.ndarray, rows: np.ndarray,
+                   sums: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``_block``'s e and S with the max shift: e = exp(x - max) in ``out``; the row sums
+    and the losses log S - (x_t - max). An infinite maximum makes its row nan (inf - inf):
+    the caller sees a nan total."""
     np.subtract(x, np.maximum.reduce(x, axis=1, keepdims=True), out=out)
     zt = out[rows, t]
     np.exp(out, out=out)
-    # the row sums: einsum's loop is 2-3x faster than add.reduce's pairwise one along rows
-    # (within about 10 ulps of it at C = 32000), and unlike np.dot it never calls a
-    # multi-threaded BLAS from inside one of our threads
-    return _losses_and_grad(out, np.einsum("ij->i", out), zt, rows, t, scale, want_grad)
+    s = sums(out)
+    losses = np.log(s)
+    losses -= zt
+    return s, losses
+
+
+_SAFE = {np.dtype(d): (np.finfo(d).eps, np.finfo(d).max) for d in (np.float32, np.float64)}
 
 
 # Small inputs: each numpy call's fixed cost is what counts, so the row sums are a product
@@ -642,8 +668,4 @@ def _small_block(x: np.ndarray, t: np.ndarray, out: np.ndarray, scale: float,
             _rows.clear()
         rows = _rows[n] = np.arange(n)
         rows.flags.writeable = False
-    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: a nan row, a nan total
-        np.subtract(x, np.maximum.reduce(x, axis=1, keepdims=True), out=out)
-    zt = out[rows, t]
-    np.exp(out, out=out)
-    return _losses_and_grad(out, np.dot(out, ones), zt, rows, t, scale, want_grad)
+    return _block(x, t, out, scale, want_grad, rows, lambda e: e @ ones)
