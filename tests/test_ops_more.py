@@ -654,6 +654,12 @@ BAD = {
     "dot mismatch": lambda L: L.dot(L.ones(3), L.ones(2)),
     "bmm batch": lambda L: L.bmm(L.ones(2, 2, 3), L.ones(3, 3, 2)),
     "mv shape": lambda L: L.mv(L.ones(2, 3), L.ones(2)),
+    "addmm shapes": lambda L: L.addmm(L.ones(3), L.ones(2, 4), L.ones(5, 3)),
+    "addmm self shape": lambda L: L.addmm(L.ones(4), L.ones(2, 4), L.ones(4, 3)),
+    "addmm 1-d mat1": lambda L: L.addmm(L.ones(3), L.ones(4), L.ones(4, 3)),
+    "addmm 3-d self": lambda L: L.addmm(L.ones(2, 1, 3), L.ones(2, 4), L.ones(4, 3)),
+    "addmm dtypes": lambda L: L.addmm(L.ones(3, dtype=L.float64), L.ones(2, 4),
+                                      L.ones(4, 3)),
     "outer 2d": lambda L: L.outer(L.ones(2, 2), L.ones(2)),
     "scatter_add bad index": lambda L: L.zeros(3).scatter_add(0, L.tensor([5]), L.ones(1)),
     "masked_fill 1-d value": lambda L: L.zeros(3).masked_fill(L.tensor([True, False, True]),
@@ -682,3 +688,99 @@ def test_bad_input_raises_torchs_type(case: str) -> None:
             BAD[case](lib)
         kinds.append(type(info.value))
     assert issubclass(kinds[1], kinds[0]), f"torch {kinds[0]}, ours {kinds[1]}"
+
+
+# ----- addmm: the node a linear layer records -------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("double", [True, False])  # False: the plain backward (numpy only)
+@pytest.mark.parametrize("self_shape", [(4,), (3, 4), (1, 4), (3, 1), (), (1, 1)])
+@pytest.mark.parametrize("beta, alpha", [(1, 1), (0.5, -2.0), (0, 1), (2, 0)])
+def test_addmm_matches_torch(self_shape: tuple[int, ...], beta: float, alpha: float,
+                             double: bool, dtype: Any) -> None:
+    rng = np.random.default_rng(len(self_shape))
+    arrays = [rng.standard_normal(s).astype(dtype) for s in (self_shape, (3, 5), (5, 4))]
+    compare(lambda i, a, b: torch.addmm(i, a, b, beta=beta, alpha=alpha),
+            lambda i, a, b: tg.addmm(i, a, b, beta=beta, alpha=alpha), arrays, dtype,
+            double=double, what=f"addmm {self_shape} beta={beta} alpha={alpha}")
+
+
+def test_addmm_with_beta_0_ignores_nan_in_self_as_torch_does() -> None:
+    i = np.full(3, np.nan)
+    a, b = np.ones((2, 4)), np.ones((4, 3))
+    ours = tg.tensor(i).addmm(tg.tensor(a), tg.tensor(b), beta=0)
+    np.testing.assert_array_equal(ours.numpy(), torch.addmm(torch.tensor(i), torch.tensor(a),
+                                                            torch.tensor(b), beta=0).numpy())
+
+
+@pytest.mark.parametrize("wants", [(True, False, False), (False, True, False),
+                                   (False, False, True), (True, True, True)])
+def test_addmm_computes_only_the_gradients_wanted(wants: tuple[bool, bool, bool]) -> None:
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s) for s in ((4,), (3, 5), (5, 4))]
+    tt = [torch.tensor(a, requires_grad=w) for a, w in zip(arrays, wants)]
+    oo = [tg.tensor(a, requires_grad=w) for a, w in zip(arrays, wants)]
+    torch.addmm(*tt).square().sum().backward()
+    tg.addmm(*oo).square().sum().backward()
+    for o, t in zip(oo, tt):
+        assert (o.grad is None) == (t.grad is None)
+        if o.grad is not None:
+            np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_addmm_of_a_transposed_weight_gives_the_weights_layout_and_torchs_gradient(
+        layout: str) -> None:
+    # F.linear's addmm(b, x, W.T): W's gradient comes back in W's own memory order
+    rng = np.random.default_rng(1)
+    w = np.asarray(rng.standard_normal((4, 5)), order=layout)
+    x, b = rng.standard_normal((3, 5)), rng.standard_normal(4)
+    wo, wt = tg.from_numpy(w).requires_grad_(), torch.tensor(w, requires_grad=True)
+    assert wo.numpy().flags.f_contiguous == (layout == "F")
+    tg.addmm(tg.tensor(b), tg.tensor(x), wo.T).sum().backward()
+    torch.addmm(torch.tensor(b), torch.tensor(x), wt.T).sum().backward()
+    np.testing.assert_allclose(wo.grad.numpy(), wt.grad.numpy(), rtol=1e-12)
+    assert wo.grad.numpy().flags.f_contiguous == (layout == "F")
+
+
+@pytest.mark.parametrize("x_shape, bias", [((3, 5), True), ((3, 5), False), ((2, 3, 5), True),
+                                           ((5,), True)])
+def test_linear_records_torchs_nodes(x_shape: tuple[int, ...], bias: bool) -> None:
+    # a matrix with a bias: AddmmBackward0 after TBackward0 (W.T), as torch's F.linear
+    rng = np.random.default_rng(2)
+    x, w, b = rng.standard_normal(x_shape), rng.standard_normal((4, 5)), rng.standard_normal(4)
+    xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    xo, wo, bo = (tg.tensor(a, requires_grad=True) for a in (x, w, b))
+    yt = TF.linear(xt, wt, bt if bias else None)
+    yo = F.linear(xo, wo, bo if bias else None)
+    if len(x_shape) == 2 and bias:
+        assert yo.grad_fn.name() == yt.grad_fn.name() == "AddmmBackward0"
+        names = [[f.name() for f, _ in y.grad_fn.next_functions] for y in (yo, yt)]
+        assert names[0] == names[1]
+    compare(lambda *a: TF.linear(*a) if bias else TF.linear(*a[:2]),
+            lambda *a: F.linear(*a) if bias else F.linear(*a[:2]), [x, w, b], np.float64,
+            what=f"linear {x_shape} bias={bias}")
+
+
+@pytest.mark.parametrize("changed", [0, 1, 2])
+def test_addmm_refuses_backward_exactly_when_torchs_does(changed: int) -> None:
+    # torch's addmm saves mat1 and mat2, not self: changing self in place is fine
+    results = []
+    for lib in (torch, tg):
+        rng = np.random.default_rng(3)
+        leaves = [lib.tensor(rng.standard_normal(s), requires_grad=True)
+                  for s in ((4,), (3, 5), (5, 4))]
+        inputs = [t * 1 for t in leaves]
+        out = lib.addmm(*inputs)
+        with lib.no_grad():
+            inputs[changed].add_(1)
+        try:
+            out.sum().backward()
+            results.append([t.grad.numpy() for t in leaves])
+        except RuntimeError as e:
+            assert "modified by an inplace operation" in str(e)
+            results.append("refused")
+    theirs, ours = results
+    assert (theirs == "refused") == (ours == "refused") == (changed != 0)
+    if changed == 0:
+        for a, b in zip(ours, theirs):
+            np.testing.assert_allclose(a, b, rtol=1e-12)

@@ -26,7 +26,7 @@ from tinygrad_ce.nn import functional as F
 STEPS = 10_000
 WARM_UP = 1_000
 WINDOW = 500
-SETTLE = 300
+SETTLE = 1_000
 KIB = 1024
 
 

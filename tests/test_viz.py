@@ -198,7 +198,7 @@ def test_clusters_match_the_modules_and_hold_their_parameters():
         assert any(f"<B>{name}</B>" in (label(g, n) or "") for n in members)
     relu = found["1: ReLU"]
     assert [label(g, n) for n in op_nodes(relu)] == ["relu"]
-    assert [label(g, n) for n in op_nodes(found["0: Linear(2→3)"])].count("matmul") == 1
+    assert [label(g, n) for n in op_nodes(found["0: Linear(2→3)"])].count("addmm") == 1
     # the input sits at the door of the model that reads it (not in a layer, not off to the
     # side); the final sum was made outside every module
     assert any(">x<" in (label(g, n) or "") for n in outer.nodes())
@@ -435,7 +435,7 @@ def test_svg_parses_and_carries_tooltips_and_labels(tmp_path: Path, renderer: st
     assert any(t and "data:" in t and "grad:" in t for t in tips)
     assert any(t and "op cross_entropy (fused" in t for t in tips)
     text = " ".join(t.text or "" for t in root.iter(f"{SVG}text"))
-    for word in ("0.weight", "2.bias", "matmul", "relu", "cross_entropy", "grad", "data"):
+    for word in ("0.weight", "2.bias", "addmm", "relu", "cross_entropy", "grad", "data"):
         assert word in text
     clusters_ = [e for e in root.iter(f"{SVG}g") if e.get("class") == "cluster"]
     assert len(clusters_) == 4

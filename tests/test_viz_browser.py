@@ -216,7 +216,7 @@ def test_a_5000_node_graph_makes_a_page_that_opens_folded_and_readable(
         browser: webdriver.Chrome, tmp_path: Path, capsys) -> None:
     tg.manual_seed(0)
     layers: list = []
-    for _ in range(500):
+    for _ in range(640):
         layers += [nn.Linear(8, 8), nn.Tanh()]
     model = nn.Sequential(*layers, nn.Linear(8, 3))
     x = tg.Tensor(np.random.default_rng(0).standard_normal((16, 8)).astype(np.float32), name="x")

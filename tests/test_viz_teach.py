@@ -205,6 +205,7 @@ def test_getitem_says_which_indices_it_picks_and_transposes_read_as_written():
         "getitem [:, 1:]": x[:, 1:],
         "getitem [rows]": x[rows],
         ".T": x.T,
+        ".t()": x.t(),
         "transpose(0, 1)": x.transpose(0, 1),
     }
     for text, out in cases.items():
@@ -214,10 +215,10 @@ def test_getitem_says_which_indices_it_picks_and_transposes_read_as_written():
     # the named index tensor is drawn as an input of the getitem
     g = draw_graph(x[rows])
     assert any(d["title"] == "rows" for d in g.node_data.values())
-    # and a layer's x @ W.T shows .T
+    # and a layer's addmm(b, x, W.t()) shows .t()
     lin = tg.nn.Linear(3, 2)
     g = draw_graph(lin(tg.Tensor(np.ones((1, 3), np.float32))))
-    assert ".T" in {d["title"] for d in g.node_data.values()}
+    assert ".t()" in {d["title"] for d in g.node_data.values()}
 
 
 # ----- rules and constants -------------------------------------------------------------------

@@ -168,6 +168,7 @@ nan_to_num = _function("nan_to_num")
 floor_divide = _function("floor_divide")
 remainder = _function("remainder")
 mm = _function("mm")
+addmm = _function("addmm")
 bmm = _function("bmm")
 mv = _function("mv")
 dot = _function("dot")
@@ -219,7 +220,7 @@ __all__ = [
     "round", "trunc", "frac", "prod", "cumsum", "gather", "scatter", "scatter_add",
     "masked_fill", "index_select", "take_along_dim", "isnan", "isinf", "isfinite", "all",
     "any", "logical_and", "logical_or", "logical_not", "logical_xor", "isclose", "allclose",
-    "count_nonzero", "nan_to_num", "floor_divide", "remainder", "mm", "bmm", "mv", "dot",
+    "count_nonzero", "nan_to_num", "floor_divide", "remainder", "mm", "addmm", "bmm", "mv", "dot",
     "outer", "ger", "norm", "sort", "argsort", "topk", "median", "std_mean", "var_mean",
     "chunk", "split", "narrow", "unbind", "repeat_interleave", "tile", "flip", "fliplr",
     "flipud", "roll", "tril", "triu", "diag", "diagonal", "trace", "movedim", "moveaxis",

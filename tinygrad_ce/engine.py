@@ -65,6 +65,12 @@ def _each_saves_the_other(node: Tensor) -> tuple[Tensor, ...]:
     return (a,) if b._requires_grad else ()
 
 
+def _addmm_saves(node: Tensor) -> tuple[Tensor, ...]:
+    # beta * self + alpha * a @ b: as a @ b, and self not at all
+    _, a, b = node._parents
+    return ((b,) if a._requires_grad else ()) + ((a,) if b._requires_grad else ())
+
+
 def _div_saves(node: Tensor) -> tuple[Tensor, ...]:
     # a / b: d/da = 1/b needs b; d/db = -a/b^2 needs both
     a, b = node._parents
@@ -88,7 +94,7 @@ def _pow_saves(node: Tensor) -> tuple[Tensor, ...]:
 SAVED: dict[str, Callable[[Tensor], tuple[Tensor, ...]]] = {
     **dict.fromkeys(
         ("add", "sub", "neg", "sum", "mean", "reshape", "view", "flatten", "squeeze",
-         "unsqueeze", "transpose", "permute", "expand", "clone", "cast", "cat",
+         "unsqueeze", "transpose", "permute", "t", "expand", "clone", "cast", "cat",
          "stack", "max", "min", "index_put", "copy_", "fill_", "zero_", "normal_", "uniform_",
          "scatter", "cumsum", "flip", "roll", "repeat", "tril", "triu", "diag", "sign",
          "floor", "ceil", "round", "trunc", "frac", "sort", "topk", "median_dim",
@@ -103,6 +109,7 @@ SAVED: dict[str, Callable[[Tensor], tuple[Tensor, ...]]] = {
     "cross_entropy": _declared,
     "mul": _each_saves_the_other,
     "matmul": _each_saves_the_other,
+    "addmm": _addmm_saves,
     "div": _div_saves,
     "pow": _pow_saves,
 }

@@ -284,7 +284,10 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:
-        out = self.permute(*reversed(range(self.ndim)))
+        if self.ndim == 2:  # a weight's W.T in every linear layer: the short way
+            out = _view(self, self._data.T, "permute", _swap_backward)
+        else:
+            out = self.permute(*reversed(range(self.ndim)))
         if out._parents:
             out.op_label = ".T"
         return out
@@ -1441,7 +1444,13 @@ class Tensor:
             raise RuntimeError(
                 f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D"
             )
-        return self.transpose(0, 1) if self.ndim == 2 else self
+        # a matrix's t() is torch's TBackward0 node (the W.t() of every F.linear)
+        if self.ndim < 2:
+            return self
+        out = _view(self, self._data.T, "t", _swap_backward)
+        if out._parents:
+            out.op_label = ".t()"
+        return out
 
     def permute(self, *dims: Any) -> Tensor:
         # the gradient is permuted back by the inverse permutation
@@ -1456,8 +1465,8 @@ class Tensor:
         if sorted(perm) != list(range(self.ndim)):
             raise RuntimeError(f"permute(dims={list(dims)}): repeated or out-of-range dim")
         inverse = tuple(sorted(range(len(perm)), key=perm.__getitem__))  # where each axis went
-        return _view(self, self._data.transpose(perm), "permute",
-                     lambda g, out: (g.permute(inverse),))
+        return _view(self, self._data.transpose(perm), "permute", lambda g, out: (
+            g.permute(inverse) if state.enabled else _constant(g._data.transpose(inverse)),))
 
     def expand(self, *sizes: Any) -> Tensor:
         # a broadcast view: the engine sums the gradient back to the input's shape
@@ -2340,6 +2349,61 @@ class Tensor:
         _check_ndim("mm", mat2, 2, "mat2")
         return self.matmul(mat2)
 
+    def addmm(self, mat1: Tensor, mat2: Tensor, *, beta: Scalar = 1,
+              alpha: Scalar = 1) -> Tensor:
+        """``beta * self + alpha * (mat1 @ mat2)``, ``self`` broadcast to the product's shape,
+        as one node (torch's ``AddmmBackward0``: ``F.linear`` records it for a matrix input
+        with a bias). With ``beta=0``, ``self`` is ignored (nan and inf in it too)::
+
+            d/dself = beta * g (summed back to self's shape)
+            d/dmat1 = alpha * g @ mat2^T
+            d/dmat2 = alpha * mat1^T @ g
+        """
+        _check_ndim("addmm", mat1, 2, "mat1")
+        _check_ndim("addmm", mat2, 2, "mat2")
+        (n, k), (k2, m) = mat1.shape, mat2.shape
+        if k != k2:
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({n}x{k} and "
+                               f"{k2}x{m})")
+        s = self._data.shape
+        if len(s) > 2 or any(d != 1 and d != want for d, want in zip(s[::-1], (m, n))):
+            raise RuntimeError(f"addmm: self of shape {self.shape} does not broadcast to the "
+                               f"product's shape ({n}, {m})")
+        dt = self._data.dtype
+        if dt is not mat1._data.dtype or dt is not mat2._data.dtype and not (
+                dt == mat1._data.dtype == mat2._data.dtype):
+            raise RuntimeError("addmm: self, mat1 and mat2 must have the same dtype, but got "
+                               + ", ".join(torch_name(t.dtype) for t in (self, mat1, mat2)))
+        if not (beta.__class__ is int and alpha.__class__ is int):
+            for name, v in (("beta", beta), ("alpha", alpha)):
+                if not is_scalar(v) or (dt.kind in "iub" and not float(v).is_integer()):
+                    raise RuntimeError(f"addmm: {name}={v!r} must be a number (an integer "
+                                       f"for {torch_name(dt)} tensors)")
+        inp, a, b = self, mat1, mat2
+        data = np.matmul(a._data, b._data)
+        if alpha != 1:
+            data *= alpha
+        if beta != 0:
+            data += inp._data if beta == 1 else inp._data * beta
+
+        def backward(g: Tensor, out: Tensor) -> tuple[Tensor | None, ...]:
+            if not state.enabled:  # a plain backward: numpy, no nodes
+                gd = g._data
+                gi = ga = gb = None
+                if inp._requires_grad:
+                    gi = _sum_to(gd if beta == 1 else gd * beta, inp.shape)
+                if a._requires_grad:
+                    ga = _constant(_scaled_by(gd @ b._data.T, alpha))
+                if b._requires_grad:  # laid out as b is (see matmul)
+                    gb = _constant(_scaled_by((gd.T @ a._data).T if _transposed(b._data)
+                                          else a._data.T @ gd, alpha))
+                return (None if gi is None else _constant(gi)), ga, gb
+            return (g * beta if inp._requires_grad else None,
+                    (g @ b.mT) * alpha if a._requires_grad else None,
+                    (a.mT @ g) * alpha if b._requires_grad else None)
+
+        return record(data, (inp, a, b), "addmm", backward)
+
     def bmm(self, mat2: Tensor) -> Tensor:
         _check_ndim("bmm", self, 3, "batch1")
         _check_ndim("bmm", mat2, 3, "batch2")
@@ -2886,6 +2950,11 @@ def _masked(g: Tensor, keep: np.ndarray) -> Tensor:
     return record(data, (g,), "where", lambda g2, out: (_masked(g2, keep),))
 
 
+def _swap_backward(g: Tensor, out: Tensor) -> tuple[Tensor]:
+    # a matrix's .T: the gradient is transposed back
+    return (g.permute(1, 0) if state.enabled else _constant(g._data.T),)
+
+
 def _transposed(a: np.ndarray) -> bool:
     return a.ndim == 2 and a.flags.f_contiguous and not a.flags.c_contiguous
 
@@ -3158,6 +3227,21 @@ def _constant(data: np.ndarray) -> Tensor:
     t = _new(Tensor)
     _init(t, data)
     return t
+
+
+def _sum_to(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``engine.unbroadcast`` on arrays: ``g`` summed down to the shape it broadcast from."""
+    extra = g.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(i + extra for i, n in enumerate(shape)
+                                       if n == 1 and g.shape[i + extra] != 1)
+    return np.add.reduce(g, axis=axes).reshape(shape) if axes else g
+
+
+def _scaled_by(a: np.ndarray, alpha: Any) -> np.ndarray:
+    """``a * alpha``, in place (``a`` is a fresh product)."""
+    if alpha != 1:
+        a *= alpha
+    return a
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:

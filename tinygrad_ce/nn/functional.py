@@ -340,14 +340,19 @@ def nll_loss(input: ArrayOrTensor, target: ArrayOrTensor | int,
 # ----- layers as functions -------------------------------------------------------------
 def linear(input: ArrayOrTensor, weight: ArrayOrTensor,
            bias: ArrayOrTensor | None = None) -> Tensor:
-    """y = x W^T + b, with ``W`` of shape ``(out_features, in_features)``."""
+    """y = x W^T + b, with ``W`` of shape ``(out_features, in_features)``. A matrix input
+    with a bias makes one ``addmm`` node (b + x @ W.t()) after the view W.t(), as in torch."""
     x, w = as_tensor_arg(input, "input"), as_tensor_arg(weight, "weight")
     if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[-1]:
         raise RuntimeError(f"linear: input of shape {x.shape} and weight of shape {w.shape} "
                            "cannot be multiplied: expected input (..., in_features) and "
                            "weight (out_features, in_features)")
-    y = x @ w.T
-    return y if bias is None else y + as_tensor_arg(bias, "bias")
+    if bias is None:
+        return x @ w.t()
+    b = as_tensor_arg(bias, "bias")
+    if x.ndim == 2 and b.dtype == x.dtype == w.dtype:  # one node, as torch's addmm
+        return b.addmm(x, w.t())
+    return x @ w.t() + b
 
 
 def dropout(input: ArrayOrTensor, p: float = 0.5, training: bool = True,

@@ -191,8 +191,13 @@ class Module:
         d = self.__dict__
         if not (d.get("_forward_pre_hooks") or d.get("_forward_hooks")
                 or d.get("_backward_hooks") or d.get("_backward_pre_hooks")):
-            with engine.scope(self):
+            state = engine.state  # engine.scope(self), inline: this runs once per layer
+            prev = state.scope
+            state.scope = prev + (self,)
+            try:
                 return self.forward(*args, **kwargs)
+            finally:
+                state.scope = prev
         return self._call_with_hooks(args, kwargs)
 
     def _call_with_hooks(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
