@@ -137,7 +137,9 @@ def cross_entropy(input: ArrayOrTensor, target: ArrayOrTensor | int,
     indices (an integer tensor of shape ``()``, ``(N,)`` or ``(N, d1, ..., dk)``) or class
     probabilities (a float tensor of the input's shape). Options as in torch.
 
-    Forward: l_i = sum_c q_ic (logsumexp(x_i) - x_ic), max-shifted.
+    Forward: l_i = sum_c q_ic (logsumexp(x_i) - x_ic), max-shifted (the row-block kernel of
+    the common case skips the shift where its row sums show that is safe: see
+    ``nn.cross_entropy._block``).
     Backward: dl/dx_ic = s_i (Q_i softmax(x_i)_c - q_ic), written out in numpy, or with
     Tensor ops when the gradient itself is being recorded (``create_graph=True``).
     """
