@@ -352,7 +352,7 @@ def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
     """Every node that requires grad and leads to ``roots``, parents before children.
     Iterative depth-first search: no recursion, whatever the depth."""
     order: list[Tensor] = []
-    seen: set[int] = set()
+    seen: set[Tensor] = set()
     stack: list[tuple[Tensor, bool]] = [(r, False) for r in reversed(roots) if r._requires_grad]
     moved = clock.moved
     while stack:
@@ -360,12 +360,12 @@ def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
         if expanded:
             order.append(node)
             continue
-        if id(node) in seen:
+        if node in seen:
             continue
-        seen.add(id(node))
+        seen.add(node)
         stack.append((node, True))
         for p in inputs_of(node) if moved else node._parents:
-            if p._requires_grad and id(p) not in seen:
+            if p._requires_grad and p not in seen:
                 stack.append((p, False))
     return order
 
@@ -443,10 +443,10 @@ def backprop(
     if keep:
         retain_graph = True
     wanted = None if inputs is None else {id(t) for t in inputs}
-    grads: dict[int, Tensor] = {}
+    grads: dict[Tensor, Tensor] = {}
     for r, g in zip(roots, root_grads):
         if r.requires_grad:
-            grads[id(r)] = g if id(r) not in grads else grads[id(r)] + g
+            grads[r] = g if r not in grads else grads[r] + g
     result: dict[int, tuple[Tensor, Tensor]] = {}
     retained: list[tuple[Tensor, Tensor]] = []
     ran: list[Tensor] = []
@@ -454,7 +454,7 @@ def backprop(
     now, moved = clock.now, clock.moved
     with set_grad_enabled(create_graph):
         for node in reversed(order):
-            g = grads.pop(id(node), None)  # type: ignore[arg-type]
+            g = grads.pop(node, None)  # type: ignore[arg-type]
             if g is None:
                 continue
             if node._hooks:
@@ -488,8 +488,8 @@ def backprop(
                         ) from None
                 if pg._data.dtype != p._data.dtype:  # a float32 input of a float64 op gets float32
                     pg = pg.to(p.dtype)
-                prev = grads.get(id(p))
-                grads[id(p)] = pg if prev is None else prev + pg
+                prev = grads.get(p)
+                grads[p] = pg if prev is None else prev + pg
     if not retain_graph:
         release(ran)
     return result, retained
@@ -543,7 +543,7 @@ def release(ran: list[Tensor]) -> None:
     ``backward()`` (``losses.append(loss)``) holds the graph's structure (ops, names,
     shapes, dtypes), not its arrays. Leaves that require grad stay; tensors the user still
     holds keep their values: the graph points at a released stand-in instead."""
-    husks: dict[int, Tensor] = {}
+    husks: dict[Tensor, Tensor] = {}
     small, gone = SMALL, released_backward  # locals: this loop runs once per node
     for node in ran:
         node._backward = gone
@@ -558,12 +558,12 @@ def release(ran: list[Tensor]) -> None:
             if p._data.nbytes <= small or (p._requires_grad and not p._parents):
                 kept.append(p)
                 continue
-            h = husks.get(id(p))
+            h = husks.get(p)
             if h is None:
-                h = husks[id(p)] = p._released()
+                h = husks[p] = p._released()
             kept.append(h)
         node._parents = tuple(kept)
-        h = husks.get(id(node))
+        h = husks.get(node)
         if h is not None:
             h._parents = node._parents
 

@@ -2943,16 +2943,27 @@ def _relu_backward(g: Tensor, out: Tensor) -> tuple[Tensor]:
 def _masked(g: Tensor, keep: np.ndarray) -> Tensor:
     """``g`` where ``keep``, else 0, also where ``g`` is inf or NaN (torch's
     ``where(mask, grad, 0)``); its own gradient is masked the same way."""
-    data = g._data * keep  # 3x faster than np.where; right unless g holds inf or nan
-    data += 0.0  # -0.0 (a negative g masked) becomes 0.0, as where's
-    if not np.isfinite(data.sum()):
-        data = np.where(keep, g._data, 0).astype(g.dtype, copy=False)
+    gd = g._data
+    bits = _BITS.get(gd.dtype)
+    if bits is not None and gd.ndim and gd.shape == keep.shape:
+        # the float's bits and'ed with all ones or all zeros: +0.0 where masked (also where
+        # g is -x, inf or nan), g's own bits elsewhere; two passes, as fast as `g *= keep`
+        mask = np.negative(keep, dtype=bits)
+        data = np.bitwise_and(gd.view(bits), mask, out=mask).view(gd.dtype)
+    else:
+        data = np.where(keep, gd, 0).astype(gd.dtype, copy=False)
+    if not state.enabled:  # a plain backward: no node
+        return _constant(data)
     return record(data, (g,), "where", lambda g2, out: (_masked(g2, keep),))
 
 
 def _swap_backward(g: Tensor, out: Tensor) -> tuple[Tensor]:
     # a matrix's .T: the gradient is transposed back
     return (g.permute(1, 0) if state.enabled else _constant(g._data.T),)
+
+
+_BITS = {np.dtype(f): u for f, u in ((np.float16, np.uint16), (np.float32, np.uint32),
+                                       (np.float64, np.uint64))}
 
 
 def _transposed(a: np.ndarray) -> bool:
@@ -3231,6 +3242,8 @@ def _constant(data: np.ndarray) -> Tensor:
 
 def _sum_to(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """``engine.unbroadcast`` on arrays: ``g`` summed down to the shape it broadcast from."""
+    if g.ndim == 2 and shape == g.shape[1:]:  # a bias: one sum over the batch
+        return np.add.reduce(g, axis=0)
     extra = g.ndim - len(shape)
     axes = tuple(range(extra)) + tuple(i + extra for i, n in enumerate(shape)
                                        if n == 1 and g.shape[i + extra] != 1)

@@ -358,8 +358,12 @@ class SGD(Optimizer):
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict[str, Any],
                 state: dict[str, Any]) -> None:
-        momentum, wd = number(group["momentum"]), number(group["weight_decay"])
-        param = p.numpy()
+        momentum, wd = group["momentum"], group["weight_decay"]
+        param = p._data
+        if momentum == 0 and wd == 0 and not group["maximize"] and grad.dtype == param.dtype:
+            p.write_(np.subtract(param, grad * number(group["lr"]), out=param))  # plain SGD
+            return
+        momentum, wd = number(momentum), number(wd)
         if group["maximize"]:
             grad = -grad
         if wd != 0:
