@@ -2638,7 +2638,7 @@ def root_gradient(root: Tensor, gradient: Any, name: str) -> Tensor:
                 f"grad can be implicitly created only for scalar outputs; got an output "
                 f"of shape {root.shape}: pass {name}= with that shape"
             )
-        return Tensor(np.ones(root._data.shape, dtype=root._data.dtype))
+        return _constant(np.ones(root._data.shape, dtype=root._data.dtype))
     g = gradient if isinstance(gradient, Tensor) else Tensor(np.asarray(gradient, dtype=root.dtype))
     if g.shape != root.shape:
         raise RuntimeError(
