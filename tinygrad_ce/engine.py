@@ -452,7 +452,9 @@ def backprop(
     ran: list[Tensor] = []
     # only a node recorded before the last in-place change can have lost what it saved
     now, moved = clock.now, clock.moved
-    with set_grad_enabled(create_graph):
+    was = state.enabled  # set_grad_enabled(create_graph), inline: once per backward
+    state.enabled = create_graph
+    try:
         for node in reversed(order):
             g = grads.pop(node, None)  # type: ignore[arg-type]
             if g is None:
@@ -490,6 +492,8 @@ def backprop(
                     pg = pg.to(p.dtype)
                 prev = grads.get(p)
                 grads[p] = pg if prev is None else prev + pg
+    finally:
+        state.enabled = was
     if not retain_graph:
         release(ran)
     return result, retained
@@ -548,24 +552,20 @@ def release(ran: list[Tensor]) -> None:
     for node in ran:
         node._backward = gone
         parents = node._parents
-        for p in parents:
+        kept = None
+        for i, p in enumerate(parents):
             if p._data.nbytes > small and (p._parents or not p._requires_grad):
-                break
-        else:
-            continue
-        kept = []
-        for p in parents:
-            if p._data.nbytes <= small or (p._requires_grad and not p._parents):
-                kept.append(p)
-                continue
-            h = husks.get(p)
-            if h is None:
-                h = husks[p] = p._released()
-            kept.append(h)
-        node._parents = tuple(kept)
-        h = husks.get(node)
-        if h is not None:
-            h._parents = node._parents
+                if kept is None:
+                    kept = list(parents)
+                h = husks.get(p)
+                if h is None:
+                    h = husks[p] = p._released()
+                kept[i] = h
+        if kept is not None:
+            node._parents = tuple(kept)
+            h = husks.get(node)
+            if h is not None:
+                h._parents = node._parents
 
 
 def _owner(a: np.ndarray) -> int:

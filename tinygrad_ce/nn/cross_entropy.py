@@ -10,6 +10,7 @@ rows have the shape of the class-index target, ``R = (N, d1, ..., dk)``.
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -607,22 +608,24 @@ def _block(x: np.ndarray, t: np.ndarray, out: np.ndarray, scale: float, want_gra
 
     Without a shift: e / S is softmax whatever the shift, and skipping it saves two of the
     five passes over the block (the row maximum and the subtraction). The sums tell whether
-    that was safe: S finite means no exp overflowed, and S >= eps means an exp that fell to
+    that was safe: S finite (a finite total of the losses) means no exp overflowed, and
+    S >= eps means an exp that fell to
     a subnormal (or to 0) is off by less than the smallest normal number relative to S. The
     losses are taken in float64 (log S - x_t), so large logits do not cost digits to
     cancellation. A block that fails the test (large, very negative, infinite or nan
     logits) is done again with the max shift, as ``stable.shifted`` does it. ``rows`` is
     arange(len(x)); ``sums`` makes the row sums."""
-    low, high = _SAFE[out.dtype]
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         np.exp(x, out=out)
         s = sums(out)
-        if np.minimum.reduce(s) >= low and np.maximum.reduce(s) <= high:
+        total = math.nan
+        if np.minimum.reduce(s) >= _EPS[out.dtype]:
             losses = np.log(s, dtype=np.float64)
             losses -= x[rows, t]
-        else:
+            total = float(np.add.reduce(losses))  # inf or nan if some S is (or a logit)
+        if not math.isfinite(total):
             s, losses = _shifted_block(x, t, out, rows, sums)
-    total = float(np.add.reduce(losses))
+            total = float(np.add.reduce(losses))
     if want_grad:
         out *= (scale / s)[:, None]
         out[rows, t] -= out.dtype.type(scale)
@@ -643,7 +646,7 @@ def _shifted_block(x: np.ndarray, t: np.ndarray, out: np.ndarray, rows: np.ndarr
     return s, losses
 
 
-_SAFE = {np.dtype(d): (np.finfo(d).eps, np.finfo(d).max) for d in (np.float32, np.float64)}
+_EPS = {np.dtype(d): np.finfo(d).eps for d in (np.float32, np.float64)}
 
 
 # Small inputs: each numpy call's fixed cost is what counts, so the row sums are a product
