@@ -2359,26 +2359,13 @@ class Tensor:
             d/dmat1 = alpha * g @ mat2^T
             d/dmat2 = alpha * mat1^T @ g
         """
-        _check_ndim("addmm", mat1, 2, "mat1")
-        _check_ndim("addmm", mat2, 2, "mat2")
-        (n, k), (k2, m) = mat1.shape, mat2.shape
-        if k != k2:
-            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({n}x{k} and "
-                               f"{k2}x{m})")
-        s = self._data.shape
-        if len(s) > 2 or any(d != 1 and d != want for d, want in zip(s[::-1], (m, n))):
-            raise RuntimeError(f"addmm: self of shape {self.shape} does not broadcast to the "
-                               f"product's shape ({n}, {m})")
-        dt = self._data.dtype
-        if dt is not mat1._data.dtype or dt is not mat2._data.dtype and not (
-                dt == mat1._data.dtype == mat2._data.dtype):
-            raise RuntimeError("addmm: self, mat1 and mat2 must have the same dtype, but got "
-                               + ", ".join(torch_name(t.dtype) for t in (self, mat1, mat2)))
-        if not (beta.__class__ is int and alpha.__class__ is int):
-            for name, v in (("beta", beta), ("alpha", alpha)):
-                if not is_scalar(v) or (dt.kind in "iub" and not float(v).is_integer()):
-                    raise RuntimeError(f"addmm: {name}={v!r} must be a number (an integer "
-                                       f"for {torch_name(dt)} tensors)")
+        sd = self._data
+        ad, bd = getattr(mat1, "_data", None), getattr(mat2, "_data", None)
+        if not (ad is not None and bd is not None and ad.ndim == 2 and bd.ndim == 2
+                and ad.shape[1] == bd.shape[0] and beta.__class__ is int
+                and alpha.__class__ is int and sd.dtype is ad.dtype is bd.dtype
+                and sd.shape in ((bd.shape[1],), (ad.shape[0], bd.shape[1]))):
+            _addmm_checks(self, mat1, mat2, beta, alpha)  # raises what is wrong, if anything
         inp, a, b = self, mat1, mat2
         data = np.matmul(a._data, b._data)
         if alpha != 1:
@@ -3105,6 +3092,28 @@ def _argsort_descending(x: np.ndarray, axis: int) -> np.ndarray:
     rev = np.flip(x, axis)
     order = np.argsort(rev, axis=axis, kind="stable")
     return (n - 1 - np.flip(order, axis)).astype(np.int64)
+
+
+def _addmm_checks(inp: Tensor, mat1: Any, mat2: Any, beta: Any, alpha: Any) -> None:
+    """``addmm``'s arguments, checked as torch does (its common case skips this)."""
+    _check_ndim("addmm", mat1, 2, "mat1")
+    _check_ndim("addmm", mat2, 2, "mat2")
+    (n, k), (k2, m) = mat1.shape, mat2.shape
+    if k != k2:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({n}x{k} and "
+                           f"{k2}x{m})")
+    s = inp.shape
+    if len(s) > 2 or any(d != 1 and d != want for d, want in zip(s[::-1], (m, n))):
+        raise RuntimeError(f"addmm: self of shape {s} does not broadcast to the product's "
+                           f"shape ({n}, {m})")
+    dts = (inp.dtype, mat1.dtype, mat2.dtype)
+    if not dts[0] == dts[1] == dts[2]:
+        raise RuntimeError("addmm: self, mat1 and mat2 must have the same dtype, but got "
+                           + ", ".join(torch_name(d) for d in dts))
+    for name, v in (("beta", beta), ("alpha", alpha)):
+        if not is_scalar(v) or (dts[0].kind in "iub" and not float(v).is_integer()):
+            raise RuntimeError(f"addmm: {name}={v!r} must be a number (an integer for "
+                               f"{torch_name(dts[0])} tensors)")
 
 
 def _check_ndim(name: str, t: Any, ndim: int, arg: str) -> None:

@@ -587,8 +587,8 @@ def index_rows(x: np.ndarray, t: np.ndarray, scale: float, grad: np.ndarray | No
         for a in range(start, stop, rows):
             b = min(stop, a + rows)
             out = grad[a:b] if grad is not None else scratch[:b - a]  # type: ignore[index]
-            total += _block(x[a:b], t[a:b], out, scale, grad is not None, np.arange(b - a),
-                            _einsum_sums)
+            total += _block(x[a:b], t[a:b], out, scale, grad is not None,
+                            np.arange(0, (b - a) * c, c), _einsum_sums)
         return total
 
     return sum(map_ranges(work, split(n, threads)))
@@ -602,7 +602,7 @@ def _einsum_sums(e: np.ndarray) -> np.ndarray:
 
 
 def _block(x: np.ndarray, t: np.ndarray, out: np.ndarray, scale: float, want_grad: bool,
-           rows: np.ndarray, sums: Callable[[np.ndarray], np.ndarray]) -> float:
+           starts: np.ndarray, sums: Callable[[np.ndarray], np.ndarray]) -> float:
     """One block of ``index_rows``: e = exp(x) in ``out``, its row sums S, the summed losses
     log S - x_t, and (``want_grad``) scale * (e / S - onehot(t)) written into ``out``.
 
@@ -613,32 +613,34 @@ def _block(x: np.ndarray, t: np.ndarray, out: np.ndarray, scale: float, want_gra
     a subnormal (or to 0) is off by less than the smallest normal number relative to S. The
     losses are taken in float64 (log S - x_t), so large logits do not cost digits to
     cancellation. A block that fails the test (large, very negative, infinite or nan
-    logits) is done again with the max shift, as ``stable.shifted`` does it. ``rows`` is
-    arange(len(x)); ``sums`` makes the row sums."""
+    logits) is done again with the max shift, as ``stable.shifted`` does it. ``starts`` is
+    where each row starts in the flattened block (arange(len(x)) * C: one flat index picks
+    the targets, faster than [rows, t]); ``sums`` makes the row sums."""
+    at = starts + t
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         np.exp(x, out=out)
         s = sums(out)
         total = math.nan
         if np.minimum.reduce(s) >= _EPS[out.dtype]:
             losses = np.log(s, dtype=np.float64)
-            losses -= x[rows, t]
+            losses -= x.reshape(-1)[at] if x.flags.c_contiguous else x[np.arange(len(t)), t]
             total = float(np.add.reduce(losses))  # inf or nan if some S is (or a logit)
         if not math.isfinite(total):
-            s, losses = _shifted_block(x, t, out, rows, sums)
+            s, losses = _shifted_block(x, at, out, sums)
             total = float(np.add.reduce(losses))
     if want_grad:
         out *= (scale / s)[:, None]
-        out[rows, t] -= out.dtype.type(scale)
+        out.reshape(-1)[at] -= out.dtype.type(scale)
     return total
 
 
-def _shifted_block(x: np.ndarray, t: np.ndarray, out: np.ndarray, rows: np.ndarray,
+def _shifted_block(x: np.ndarray, at: np.ndarray, out: np.ndarray,
                    sums: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """``_block``'s e and S with the max shift: e = exp(x - max) in ``out``; the row sums
     and the losses log S - (x_t - max). An infinite maximum makes its row nan (inf - inf):
     the caller sees a nan total."""
     np.subtract(x, np.maximum.reduce(x, axis=1, keepdims=True), out=out)
-    zt = out[rows, t]
+    zt = out.reshape(-1)[at]
     np.exp(out, out=out)
     s = sums(out)
     losses = np.log(s)
@@ -654,21 +656,21 @@ _EPS = {np.dtype(d): np.finfo(d).eps for d in (np.float32, np.float64)}
 SMALL_BYTES = 64 << 10
 SMALL_C = 1024
 _ones: dict[tuple[int, np.dtype], np.ndarray] = {}  # (C,) ones, read-only, by C and dtype
-_rows: dict[int, np.ndarray] = {}  # arange(N), read-only, by N
+_starts: dict[tuple[int, int], np.ndarray] = {}  # arange(N) * C, read-only, by (N, C)
 
 
 def _small_block(x: np.ndarray, t: np.ndarray, out: np.ndarray, scale: float,
                  want_grad: bool) -> float:
     n, c = x.shape
-    ones, rows = _ones.get((c, x.dtype)), _rows.get(n)
+    ones, starts = _ones.get((c, x.dtype)), _starts.get((n, c))
     if ones is None:
         if len(_ones) > 64:
             _ones.clear()
         ones = _ones[(c, x.dtype)] = np.ones(c, x.dtype)
         ones.flags.writeable = False
-    if rows is None:
-        if len(_rows) > 64:
-            _rows.clear()
-        rows = _rows[n] = np.arange(n)
-        rows.flags.writeable = False
-    return _block(x, t, out, scale, want_grad, rows, lambda e: e @ ones)
+    if starts is None:
+        if len(_starts) > 64:
+            _starts.clear()
+        starts = _starts[(n, c)] = np.arange(0, n * c, c)
+        starts.flags.writeable = False
+    return _block(x, t, out, scale, want_grad, starts, lambda e: e @ ones)

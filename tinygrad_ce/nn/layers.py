@@ -52,14 +52,15 @@ class Linear(Module):
     def forward(self, x: Tensor) -> Tensor:
         if not isinstance(x, Tensor):
             x = Tensor(x)
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
+        xd = x._data
+        if xd.ndim == 0 or xd.shape[-1] != self.in_features:
             raise RuntimeError(
                 f"Linear(in_features={self.in_features}): input of shape {x.shape} has "
                 f"{x.shape[-1] if x.ndim else 'no'} features in its last dim; "
                 f"expected {self.in_features}"
             )
         w, b = self.weight, self.bias
-        if x.ndim == 2 and b is not None and b.dtype == x.dtype == w.dtype:
+        if xd.ndim == 2 and b is not None and b._data.dtype is xd.dtype is w._data.dtype:
             return b.addmm(x, w.t())  # F.linear's own node, without its checks again
         return F.linear(x, w, b)
 
