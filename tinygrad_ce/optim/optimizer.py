@@ -185,19 +185,20 @@ class Optimizer:
         todo = []
         for group in self.param_groups:  # check everything before changing anything
             for p in group["params"]:
-                if p.grad is None:
+                g = p.grad
+                if g is None:
                     continue
-                if p.grad.shape != p.shape:
+                gd, pd = g._data, p._data
+                if gd.shape != pd.shape:
                     raise RuntimeError(
-                        f"a parameter of shape {p.shape} has a gradient of shape "
-                        f"{p.grad.shape}"
-                    )
+                        f"a parameter of shape {p.shape} has a gradient of shape {g.shape}")
                 state = self.state.get(p)
                 if state:
-                    self._check_state(state, p.dtype)
-                todo.append((p, p.grad.numpy().astype(p.dtype, copy=False), group))
+                    self._check_state(state, pd.dtype)
+                todo.append((p, gd if gd.dtype is pd.dtype else gd.astype(pd.dtype), group))
+        states = self.state
         for p, grad, group in todo:
-            self._update(p, grad, group, self.state[p])
+            self._update(p, grad, group, states[p])
         return loss
 
     def _check_state(self, state: dict[str, Any], dtype: np.dtype) -> None:
