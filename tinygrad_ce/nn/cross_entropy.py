@@ -609,13 +609,13 @@ def _block(x: np.ndarray, t: np.ndarray, out: np.ndarray, scale: float, want_gra
     Without a shift: e / S is softmax whatever the shift, and skipping it saves two of the
     five passes over the block (the row maximum and the subtraction). The sums tell whether
     that was safe: S finite (a finite total of the losses) means no exp overflowed, and
-    S >= eps means an exp that fell to
-    a subnormal (or to 0) is off by less than the smallest normal number relative to S. The
-    losses are taken in float64 (log S - x_t), so large logits do not cost digits to
-    cancellation. A block that fails the test (large, very negative, infinite or nan
-    logits) is done again with the max shift, as ``stable.shifted`` does it. ``starts`` is
-    where each row starts in the flattened block (arange(len(x)) * C: one flat index picks
-    the targets, faster than [rows, t]); ``sums`` makes the row sums."""
+    S >= eps means an exp that fell to a subnormal (or to 0) is off by less than the
+    smallest normal number relative to S. The losses are taken in float64 (log S - x_t), so
+    large logits do not cost digits to cancellation. A block that fails the test (large,
+    very negative, infinite or nan logits) is done again with the max shift, as
+    ``stable.shifted`` does it. ``starts`` is where each row starts in the flattened block
+    (arange(len(x)) * C: one flat index picks the targets, faster than [rows, t]); ``sums``
+    makes the row sums."""
     at = starts + t
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         np.exp(x, out=out)

@@ -349,10 +349,15 @@ def linear(input: ArrayOrTensor, weight: ArrayOrTensor,
         raise RuntimeError(f"linear: input of shape {x.shape} and weight of shape {w.shape} "
                            "cannot be multiplied: expected input (..., in_features) and "
                            "weight (out_features, in_features)")
-    if bias is None:
+    return linear_nodes(x, w, None if bias is None else as_tensor_arg(bias, "bias"))
+
+
+def linear_nodes(x: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
+    """``linear``'s nodes for checked arguments (``nn.Linear`` checks its own): torch's,
+    ``W.t()`` then one ``addmm`` for a matrix with a bias, else ``matmul`` (and ``add``)."""
+    if b is None:
         return x @ w.t()
-    b = as_tensor_arg(bias, "bias")
-    if x.ndim == 2 and b.dtype == x.dtype == w.dtype:  # one node, as torch's addmm
+    if x.ndim == 2 and b.dtype == x.dtype == w.dtype:
         return b.addmm(x, w.t())
     return x @ w.t() + b
 
