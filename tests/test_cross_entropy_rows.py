@@ -445,9 +445,9 @@ def test_accumulated_gradients_with_a_spare_in_play() -> None:
 @pytest.mark.parametrize("offset", [-700.0, -100.0, -15.0, 0.0, 40.0, 80.0, 100.0, 700.0])
 def test_unshifted_and_shifted_blocks_both_match_the_exact_loss(
         offset: float, small: bool, dtype: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    # a block is done without the max shift when its row sums show no exp overflowed or
-    # fell below eps, else again with the shift: either way the loss is within a few ulps of
-    # the exact (float64) one and the gradient is torch's. Offsets pick each case per dtype.
+    # a block is done without the max shift when its row sums S show that is safe (eps <=
+    # S <= scale / tiny), else again with the shift: either way the loss is within a few
+    # ulps of the exact (float64) one and the gradient is torch's. Offsets pick each case.
     if not small:
         monkeypatch.setattr(machinery, "SMALL_BYTES", 0)
         monkeypatch.setattr(machinery, "BLOCK_BYTES", 4 * 50 * 8)
@@ -463,10 +463,58 @@ def test_unshifted_and_shifted_blocks_both_match_the_exact_loss(
     xo = tg.Tensor(x, requires_grad=True)
     loss = F.cross_entropy(xo, tg.Tensor(t), reduction="sum")
     assert abs(loss.item() - exact) <= 8 * np.finfo(dtype).eps * abs(exact)
-    fits = np.exp(x.astype(np.float64)).sum(axis=1)
-    safe = bool((fits >= np.finfo(dtype).eps).all() and (fits <= np.finfo(dtype).max).all())
+    fits = np.exp(x.astype(np.float64)).sum(axis=1)  # S; the gradient's factor is 1 / S
+    safe = bool((fits >= np.finfo(dtype).eps).all() and (fits <= 1 / np.finfo(dtype).tiny).all())
     assert bool(shifted) != safe, f"offset {offset}: shifted={bool(shifted)}, safe={safe}"
     loss.backward()
     xt = torch.tensor(x, requires_grad=True)
     torch.nn.functional.cross_entropy(xt, torch.tensor(t), reduction="sum").backward()
     assert_close(xo.grad, xt.grad, dtype, "grad")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("small", [True, False])
+def test_a_row_near_the_overflow_keeps_a_full_precision_gradient(
+        dtype: Any, small: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # S close to the largest float: scale / S would be subnormal and lose digits, so such a
+    # block is shifted. The gradient stays within a few ulps of the exact one
+    if not small:
+        monkeypatch.setattr(machinery, "SMALL_BYTES", 0)
+    big = np.log(np.finfo(dtype).max) - 1.5  # e^big alone is a fifth of the largest float
+    x, t = logits(200, 8, dtype, seed=3)
+    x[17] += big - x[17].max()
+    xo, xt = tg.Tensor(x, requires_grad=True), torch.tensor(x.astype(np.float64),
+                                                           requires_grad=True)
+    F.cross_entropy(xo, tg.Tensor(t)).backward()
+    torch.nn.functional.cross_entropy(xt, torch.tensor(t)).backward()
+    err = np.abs(xo.grad.numpy() - xt.grad.numpy()).max() * len(x)  # in units of scale
+    assert err <= 4 * np.finfo(dtype).eps, f"{err / np.finfo(dtype).eps:.1f} eps"
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("small", [True, False])
+def test_one_class_and_sure_rows_give_torchs_exact_zeros_and_no_negative_loss(
+        dtype: Any, small: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # -log p is >= 0, and exactly 0 with one class; exp's rounding must not make it negative.
+    # The sure rows' logits are ones whose exp rounds below e^x: unshifted, log S - x_t < 0
+    if not small:
+        monkeypatch.setattr(machinery, "SMALL_BYTES", 0)
+    rng = np.random.default_rng(4)
+    one = (rng.standard_normal((40, 1)) * 10).astype(dtype)
+    grid = np.linspace(20, 30, 4001).astype(dtype)
+    below = grid[np.exp(grid).astype(np.float64) < np.exp(grid.astype(np.float64))][:40]
+    sure = np.zeros((len(below), 6), dtype)
+    sure[:, 0] = below  # p(class 0) within a rounding of 1: the loss is below eps
+    for x in (one, sure):
+        t = np.zeros(len(x), np.int64)
+        xo, xt = tg.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        lo = F.cross_entropy(xo, tg.Tensor(t), reduction="sum")
+        lt = torch.nn.functional.cross_entropy(xt, torch.tensor(t), reduction="sum")
+        lo.backward()
+        lt.backward()
+        assert lo.item() >= 0, f"loss {lo.item()}"
+        if x.shape[1] == 1:
+            assert lo.item() == lt.item() == 0
+            np.testing.assert_array_equal(xo.grad.numpy(), xt.grad.numpy())
+        assert_close(lo, lt, dtype, "loss")
+        assert_close(xo.grad, xt.grad, dtype, "grad")

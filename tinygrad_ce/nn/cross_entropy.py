@@ -608,22 +608,27 @@ def _block(x: np.ndarray, t: np.ndarray, out: np.ndarray, scale: float, want_gra
 
     Without a shift: e / S is softmax whatever the shift, and skipping it saves two of the
     five passes over the block (the row maximum and the subtraction). The sums tell whether
-    that was safe: S finite (a finite total of the losses) means no exp overflowed, and
-    S >= eps means an exp that fell to a subnormal (or to 0) is off by less than the
-    smallest normal number relative to S. The losses are taken in float64 (log S - x_t), so
-    large logits do not cost digits to cancellation. A block that fails the test (large,
-    very negative, infinite or nan logits) is done again with the max shift, as
-    ``stable.shifted`` does it. ``starts`` is where each row starts in the flattened block
-    (arange(len(x)) * C: one flat index picks the targets, faster than [rows, t]); ``sums``
-    makes the row sums."""
+    that was safe: S >= eps means an exp that fell to a subnormal (or to 0) is off by less
+    than the smallest normal number relative to S, and S <= scale / tiny means no exp
+    overflowed and scale / S, the gradient's factor, is a normal number (a subnormal one
+    would lose digits). A finite total of the losses rules out nan and inf logits. The
+    losses are taken in float64 (log S - x_t), so large logits do not cost digits to
+    cancellation. A block that fails the test (large, very negative, infinite or nan
+    logits) is done again with the max shift, as ``stable.shifted`` does it. ``starts`` is
+    where each row starts in the flattened block (arange(len(x)) * C: one flat index picks
+    the targets, faster than [rows, t]); ``sums`` makes the row sums."""
     at = starts + t
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         np.exp(x, out=out)
         s = sums(out)
         total = math.nan
-        if np.minimum.reduce(s) >= _EPS[out.dtype]:
+        eps, tiny = _LIMITS[out.dtype]
+        if (np.minimum.reduce(s) >= eps and float(np.maximum.reduce(s)) * tiny <= scale
+                and x.shape[1] > 1):  # one class: the shift makes each loss exactly 0
             losses = np.log(s, dtype=np.float64)
             losses -= x.reshape(-1)[at] if x.flags.c_contiguous else x[np.arange(len(t)), t]
+            # S >= e^x_t, but each exp rounds: a loss a rounding below 0 is 0, as shifted
+            np.maximum(losses, 0.0, out=losses)
             total = float(np.add.reduce(losses))  # inf or nan if some S is (or a logit)
         if not math.isfinite(total):
             s, losses = _shifted_block(x, at, out, sums)
@@ -648,7 +653,8 @@ def _shifted_block(x: np.ndarray, at: np.ndarray, out: np.ndarray,
     return s, losses
 
 
-_EPS = {np.dtype(d): np.finfo(d).eps for d in (np.float32, np.float64)}
+_LIMITS = {np.dtype(d): (float(np.finfo(d).eps), float(np.finfo(d).tiny))
+           for d in (np.float32, np.float64)}
 
 
 # Small inputs: each numpy call's fixed cost is what counts, so the row sums are a product
