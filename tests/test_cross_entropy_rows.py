@@ -43,6 +43,14 @@ def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(machinery, "PARALLEL_BYTES", 1)
 
 
+@pytest.fixture(params=["small", "blocked"])
+def either_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both of the kernel's ways in: small inputs in one piece, or row blocks."""
+    if request.param == "blocked":
+        monkeypatch.setattr(machinery, "SMALL_BYTES", 0)
+    return str(request.param)
+
+
 def logits(n: int, c: int, dtype: Any, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     return (rng.standard_normal((n, c)) * 3).astype(dtype), rng.integers(0, c, n)
@@ -441,15 +449,13 @@ def test_accumulated_gradients_with_a_spare_in_play() -> None:
 
 # ----- exp without the shift, where that is safe --------------------------------------------
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("small", [True, False])
 @pytest.mark.parametrize("offset", [-700.0, -100.0, -15.0, 0.0, 40.0, 80.0, 100.0, 700.0])
 def test_unshifted_and_shifted_blocks_both_match_the_exact_loss(
-        offset: float, small: bool, dtype: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        offset: float, dtype: Any, either_path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # a block is done without the max shift when its row sums S show that is safe (eps <=
     # S <= scale / tiny), else again with the shift: either way the loss is within a few
     # ulps of the exact (float64) one and the gradient is torch's. Offsets pick each case.
-    if not small:
-        monkeypatch.setattr(machinery, "SMALL_BYTES", 0)
+    if either_path == "blocked":
         monkeypatch.setattr(machinery, "BLOCK_BYTES", 4 * 50 * 8)
     shifted = []
     shift = machinery._shifted_block
@@ -473,13 +479,10 @@ def test_unshifted_and_shifted_blocks_both_match_the_exact_loss(
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("small", [True, False])
-def test_a_row_near_the_overflow_keeps_a_full_precision_gradient(
-        dtype: Any, small: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_row_near_the_overflow_keeps_a_full_precision_gradient(dtype: Any,
+                                                                  either_path: str) -> None:
     # S close to the largest float: scale / S would be subnormal and lose digits, so such a
     # block is shifted. The gradient stays within a few ulps of the exact one
-    if not small:
-        monkeypatch.setattr(machinery, "SMALL_BYTES", 0)
     big = np.log(np.finfo(dtype).max) - 1.5  # e^big alone is a fifth of the largest float
     x, t = logits(200, 8, dtype, seed=3)
     x[17] += big - x[17].max()
@@ -492,13 +495,10 @@ def test_a_row_near_the_overflow_keeps_a_full_precision_gradient(
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("small", [True, False])
 def test_one_class_and_sure_rows_give_torchs_exact_zeros_and_no_negative_loss(
-        dtype: Any, small: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+        dtype: Any, either_path: str) -> None:
     # -log p is >= 0, and exactly 0 with one class; exp's rounding must not make it negative.
     # The sure rows' logits are ones whose exp rounds below e^x: unshifted, log S - x_t < 0
-    if not small:
-        monkeypatch.setattr(machinery, "SMALL_BYTES", 0)
     rng = np.random.default_rng(4)
     one = (rng.standard_normal((40, 1)) * 10).astype(dtype)
     grid = np.linspace(20, 30, 4001).astype(dtype)
