@@ -370,17 +370,26 @@ def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
     return order
 
 
+def broadcast_axes(g_shape: tuple[int, ...], shape: tuple[int, ...],
+                   ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The axes of a gradient of shape ``g_shape`` that broadcasting from ``shape`` made: the
+    leading ones, and the size-1 ones it stretched. Anything else is not a gradient for
+    ``shape``: ValueError."""
+    extra = len(g_shape) - len(shape)
+    if extra < 0 or any(n != 1 and n != m for n, m in zip(shape, g_shape[extra:])):
+        raise ValueError(f"a gradient of shape {g_shape} does not broadcast from {shape}")
+    ones = tuple(i + extra for i, n in enumerate(shape) if n == 1 and g_shape[i + extra] != 1)
+    return tuple(range(extra)), ones
+
+
 def unbroadcast(g: Tensor, shape: tuple[int, ...]) -> Tensor:
     """Sum ``g`` down to ``shape`` (leading axes away, then size-1 axes), the adjoint of
-    broadcasting. Anything else is not a gradient for ``shape``: ValueError."""
-    extra = g.ndim - len(shape)
-    if extra < 0 or any(n != 1 and n != m for n, m in zip(shape, g.shape[extra:])):
-        raise ValueError(f"a gradient of shape {g.shape} does not broadcast from {shape}")
-    ones = tuple(i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1)
+    broadcasting (``broadcast_axes``)."""
+    leading, ones = broadcast_axes(g.shape, shape)
     if ones:
-        g = g.sum(axis=tuple(range(extra)) + ones, keepdim=True)
-        return g.reshape(shape) if extra else g
-    return g.sum(axis=tuple(range(extra))) if extra else g
+        g = g.sum(axis=leading + ones, keepdim=True)
+        return g.reshape(shape) if leading else g
+    return g.sum(axis=leading) if leading else g
 
 
 class Before(list):  # type: ignore[type-arg]

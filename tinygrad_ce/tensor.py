@@ -3253,9 +3253,8 @@ def _sum_to(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """``engine.unbroadcast`` on arrays: ``g`` summed down to the shape it broadcast from."""
     if g.ndim == 2 and shape == g.shape[1:]:  # a bias: one sum over the batch
         return np.add.reduce(g, axis=0)
-    extra = g.ndim - len(shape)
-    axes = tuple(range(extra)) + tuple(i + extra for i, n in enumerate(shape)
-                                       if n == 1 and g.shape[i + extra] != 1)
+    leading, ones = engine.broadcast_axes(g.shape, shape)
+    axes = leading + ones
     return np.add.reduce(g, axis=axes).reshape(shape) if axes else g
 
 
